@@ -1,0 +1,21 @@
+# The two commands the README starts with: `make run` and `make test`.
+.PHONY: run test generate fmt bench build
+
+run:
+	go run ./cmd/warden
+
+build:
+	go build -o warden ./cmd/warden
+
+# Postgres-backed tests run when WARDEN_TEST_DATABASE_URL is set (and fail without it under CI).
+test:
+	go test -count=1 ./...
+
+generate:
+	go tool templ generate -path views
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+bench:
+	go test -run='^$$' -bench=. -benchmem ./models/resolver/

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/warden-mcp/warden/models"
+)
+
+// state is the database's permission state as a normalized Document plus the row ids behind
+// every name, so an import can update rows in place.
+type state struct {
+	doc *models.Document
+	rev int64
+	ids map[string]map[string]int64 // kind -> name -> id
+}
+
+func (st *state) id(kind, name string) int64 { return st.ids[kind][name] }
+
+// LoadDocument returns the whole permission state as a normalized policy document, and the
+// revision it was read at (both from one transaction, so they agree).
+func (s *Store) LoadDocument(ctx context.Context) (*models.Document, int64, error) {
+	var st *state
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		st, err = loadState(tx)
+		return err
+	}, readOnlyTx(s.kind))
+	if err != nil {
+		return nil, 0, err
+	}
+	return st.doc, st.rev, nil
+}
+
+func loadState(tx *gorm.DB) (*state, error) {
+	st := &state{doc: &models.Document{Version: models.DocumentVersion}, ids: map[string]map[string]int64{}}
+	var err error
+	if st.rev, err = revision(tx); err != nil {
+		return nil, err
+	}
+	names := map[string]map[int64]string{}
+	remember := func(kind string, id int64, name string) {
+		if st.ids[kind] == nil {
+			st.ids[kind] = map[string]int64{}
+			names[kind] = map[int64]string{}
+		}
+		st.ids[kind][name] = id
+		names[kind][id] = name
+	}
+	name := func(kind string, id *int64) string {
+		if id == nil {
+			return ""
+		}
+		return names[kind][*id]
+	}
+
+	var servers []models.Server
+	if err := tx.Order("name").Find(&servers).Error; err != nil {
+		return nil, err
+	}
+	serverIdx := map[int64]int{}
+	for i, s := range servers {
+		remember(models.KindServer, s.ID, s.Name)
+		serverIdx[s.ID] = i
+		st.doc.Servers = append(st.doc.Servers, models.ServerDoc{Name: s.Name, URL: s.URL, Public: s.Public})
+	}
+	var tools []models.ServerTool
+	if err := tx.Order("server_id, name").Find(&tools).Error; err != nil {
+		return nil, err
+	}
+	for _, t := range tools {
+		sd := &st.doc.Servers[serverIdx[t.ServerID]]
+		sd.Tools = append(sd.Tools, models.ToolDoc{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema})
+		if t.Disabled {
+			sd.DisabledTools = append(sd.DisabledTools, t.Name)
+		}
+	}
+
+	var groups []models.AccessGroup
+	if err := tx.Order("name").Find(&groups).Error; err != nil {
+		return nil, err
+	}
+	groupIdx := map[int64]int{}
+	for i, g := range groups {
+		remember(models.KindAccessGroup, g.ID, g.Name)
+		groupIdx[g.ID] = i
+		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g.Name})
+	}
+	var gs []models.AccessGroupServer
+	if err := tx.Find(&gs).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range gs {
+		g := &st.doc.AccessGroups[groupIdx[r.AccessGroupID]]
+		g.Servers = append(g.Servers, names[models.KindServer][r.ServerID])
+	}
+
+	var toolsets []models.Toolset
+	if err := tx.Order("name").Find(&toolsets).Error; err != nil {
+		return nil, err
+	}
+	toolsetIdx := map[int64]int{}
+	for i, t := range toolsets {
+		remember(models.KindToolset, t.ID, t.Name)
+		toolsetIdx[t.ID] = i
+		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t.Name})
+	}
+	var tts []models.ToolsetTool
+	if err := tx.Find(&tts).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range tts {
+		t := &st.doc.Toolsets[toolsetIdx[r.ToolsetID]]
+		t.Tools = append(t.Tools, names[models.KindServer][r.ServerID]+"/"+r.Tool)
+	}
+
+	// Levels: each gets its MCP permission and deny list from mcp_entries below.
+	type levelRef struct {
+		mcp  **models.MCPPermission
+		deny *[]string
+	}
+	levels := map[string]map[int64]levelRef{}
+	addLevel := func(kind string, l models.Level, mcp **models.MCPPermission, deny *[]string) {
+		remember(kind, l.ID, l.Name)
+		if levels[kind] == nil {
+			levels[kind] = map[int64]levelRef{}
+		}
+		if l.MCPRestricted {
+			*mcp = &models.MCPPermission{}
+		}
+		levels[kind][l.ID] = levelRef{mcp: mcp, deny: deny}
+	}
+
+	var orgs []models.Organization
+	if err := tx.Order("name").Find(&orgs).Error; err != nil {
+		return nil, err
+	}
+	st.doc.Organizations = make([]models.OrganizationDoc, len(orgs))
+	for i, o := range orgs {
+		d := &st.doc.Organizations[i]
+		d.Name, d.Blocked = o.Name, o.Blocked
+		addLevel(models.KindOrganization, o.Level, &d.MCP, &d.DenyTools)
+	}
+	var agents []models.Agent
+	if err := tx.Order("name").Find(&agents).Error; err != nil {
+		return nil, err
+	}
+	st.doc.Agents = make([]models.AgentDoc, len(agents))
+	for i, a := range agents {
+		d := &st.doc.Agents[i]
+		d.Name = a.Name
+		addLevel(models.KindAgent, a.Level, &d.MCP, &d.DenyTools)
+	}
+	var users []models.EndUser
+	if err := tx.Order("name").Find(&users).Error; err != nil {
+		return nil, err
+	}
+	st.doc.EndUsers = make([]models.EndUserDoc, len(users))
+	for i, u := range users {
+		d := &st.doc.EndUsers[i]
+		d.Name = u.Name
+		addLevel(models.KindEndUser, u.Level, &d.MCP, &d.DenyTools)
+	}
+	var teams []models.Team
+	if err := tx.Order("name").Find(&teams).Error; err != nil {
+		return nil, err
+	}
+	st.doc.Teams = make([]models.TeamDoc, len(teams))
+	for i, t := range teams {
+		d := &st.doc.Teams[i]
+		d.Name, d.Blocked, d.Organization = t.Name, t.Blocked, name(models.KindOrganization, t.OrganizationID)
+		addLevel(models.KindTeam, t.Level, &d.MCP, &d.DenyTools)
+	}
+	var keys []models.Key
+	restrictedKeys := map[int64]bool{}
+	if err := tx.Order("name").FindInBatches(&keys, 5000, func(*gorm.DB, int) error {
+		for _, k := range keys {
+			st.doc.Keys = append(st.doc.Keys, models.KeyDoc{})
+			d := &st.doc.Keys[len(st.doc.Keys)-1]
+			d.Name, d.Blocked = k.Name, k.Blocked
+			d.Team = name(models.KindTeam, k.TeamID)
+			d.Organization = name(models.KindOrganization, k.OrganizationID)
+			d.Agent = name(models.KindAgent, k.AgentID)
+			if k.ExpiresAt != nil {
+				d.ExpiresAt = k.ExpiresAt.UTC().Format(time.RFC3339)
+			}
+			remember(models.KindKey, k.ID, k.Name)
+			if k.MCPRestricted {
+				restrictedKeys[k.ID] = true
+			}
+		}
+		return nil
+	}).Error; err != nil {
+		return nil, err
+	}
+	// Keys are appended in batches, so pointers into the slice are only stable now.
+	levels[models.KindKey] = make(map[int64]levelRef, len(st.doc.Keys))
+	for i := range st.doc.Keys {
+		d := &st.doc.Keys[i]
+		id := st.ids[models.KindKey][d.Name]
+		if restrictedKeys[id] {
+			d.MCP = &models.MCPPermission{}
+		}
+		levels[models.KindKey][id] = levelRef{mcp: &d.MCP, deny: &d.DenyTools}
+	}
+
+	var entries []models.MCPEntry
+	if err := tx.Order("id").FindInBatches(&entries, 10000, func(*gorm.DB, int) error {
+		for _, e := range entries {
+			ref, ok := levels[e.PrincipalKind][e.PrincipalID]
+			if !ok {
+				continue
+			}
+			server := name(models.KindServer, e.ServerID)
+			switch e.Entry {
+			case "deny":
+				*ref.deny = append(*ref.deny, server+"/"+e.Tool)
+				continue
+			}
+			p := *ref.mcp
+			if p == nil {
+				// An entry under a level that does not restrict cannot be written by this store;
+				// ignoring it keeps the loaded state equal to what the level means.
+				continue
+			}
+			switch e.Entry {
+			case "server":
+				p.Servers = append(p.Servers, server)
+			case "access_group":
+				p.AccessGroups = append(p.AccessGroups, name(models.KindAccessGroup, e.AccessGroupID))
+			case "toolset":
+				p.Toolsets = append(p.Toolsets, name(models.KindToolset, e.ToolsetID))
+			case "tool":
+				if p.Tools == nil {
+					p.Tools = map[string][]string{}
+				}
+				if e.Tool == "" {
+					p.Tools[server] = p.Tools[server][:0:0]
+				} else {
+					p.Tools[server] = append(p.Tools[server], e.Tool)
+				}
+			}
+		}
+		return nil
+	}).Error; err != nil {
+		return nil, err
+	}
+	st.doc.Normalize()
+	return st, nil
+}

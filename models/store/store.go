@@ -1,0 +1,165 @@
+// Package store is the only code that touches the database. It speaks GORM to either Postgres
+// (a postgres:// URL) or an embedded pure-Go SQLite file (anything else), with one schema history
+// for both (see migrate.go).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/warden-mcp/warden/models"
+)
+
+// Database kinds, as reported by Kind and on /healthz.
+const (
+	KindSQLite   = "sqlite"
+	KindPostgres = "postgres"
+)
+
+// Store is the database handle. It is safe for concurrent use.
+type Store struct {
+	db   *gorm.DB
+	kind string
+	dsn  string
+	// now is the clock; tests may replace it.
+	now func() time.Time
+}
+
+// IsPostgresURL reports whether a database setting selects Postgres.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Open connects to the database named by dsn: a postgres:// URL selects Postgres, anything else
+// is a SQLite file path (created if missing). It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg := &gorm.Config{
+		Logger: logger.New(log.New(os.Stderr, "", log.LstdFlags), logger.Config{
+			SlowThreshold:             2 * time.Second,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+		}),
+		// Timestamps are written in UTC so SQLite and Postgres read back the same instants.
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	}
+	s := &Store{dsn: dsn, now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	if IsPostgresURL(dsn) {
+		s.kind = KindPostgres
+		s.db, err = gorm.Open(postgres.Open(dsn), cfg)
+	} else {
+		s.kind = KindSQLite
+		s.db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", s.kind, err)
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if s.kind == KindSQLite {
+		// SQLite allows one writer; a single connection serialises writers instead of failing
+		// them with SQLITE_BUSY, and keeps ":memory:" one database.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", s.kind, err)
+	}
+	return s, nil
+}
+
+// sqliteDSN turns a path into a DSN that enforces foreign keys and waits on locks.
+func sqliteDSN(path string) string {
+	if path == "" {
+		path = "warden.db"
+	}
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + q.Encode()
+}
+
+// Kind returns KindSQLite or KindPostgres.
+func (s *Store) Kind() string { return s.kind }
+
+// DSN returns the setting the store was opened with.
+func (s *Store) DSN() string { return s.dsn }
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Revision returns the current policy revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	return revision(s.db.WithContext(ctx))
+}
+
+func revision(tx *gorm.DB) (int64, error) {
+	var st models.PolicyState
+	if err := tx.First(&st, 1).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return 0, models.Errorf(models.EInternal, "the database has no policy_state row: run `warden migrate`")
+		}
+		return 0, err
+	}
+	return st.Revision, nil
+}
+
+// bumpRevision increments the revision inside tx and returns the new value.
+func bumpRevision(tx *gorm.DB) (int64, error) {
+	if err := tx.Model(&models.PolicyState{}).Where("id = 1").
+		Update("revision", gorm.Expr("revision + 1")).Error; err != nil {
+		return 0, err
+	}
+	return revision(tx)
+}
+
+// IsEmpty reports whether the database holds no servers and no principals, i.e. a fresh install
+// that may be seeded with the demo.
+func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
+	db := s.db.WithContext(ctx)
+	for _, m := range []any{&models.Server{}, &models.Organization{}, &models.Team{}, &models.Key{}, &models.EndUser{}, &models.Agent{}} {
+		var n int64
+		if err := db.Model(m).Limit(1).Count(&n).Error; err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return false, nil
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,117 @@
+// Package storetest opens real databases for tests: a SQLite file in the test's temporary
+// folder, or a fresh Postgres database created for the test and dropped after it, so test
+// packages can run in parallel without sharing state.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating and dropping databases
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/store"
+)
+
+// EnvURL names the variable holding the Postgres server tests may create databases on.
+const EnvURL = "WARDEN_TEST_DATABASE_URL"
+
+// Kinds are the database kinds every store test runs against.
+var Kinds = []string{store.KindSQLite, store.KindPostgres}
+
+// Each runs fn as a subtest against a fresh, migrated store of every kind.
+func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	for _, kind := range Kinds {
+		t.Run(kind, func(t *testing.T) {
+			fn(t, Open(t, kind))
+		})
+	}
+}
+
+// Open returns a fresh, migrated store of the given kind, closed (and for Postgres dropped)
+// when the test ends. Without WARDEN_TEST_DATABASE_URL a Postgres test is skipped with a
+// visible message, except under CI, where it fails.
+func Open(t testing.TB, kind string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	dsn := DSN(t, kind)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open %s store: %v", kind, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s store: %v", kind, err)
+	}
+	return st
+}
+
+// DSN returns a database setting for a fresh, empty database of the given kind.
+func DSN(t testing.TB, kind string) string {
+	t.Helper()
+	if kind == store.KindSQLite {
+		return filepath.Join(t.TempDir(), "warden.db")
+	}
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set but CI is: Postgres tests must run in CI", EnvURL)
+		}
+		t.Skipf("SKIPPING Postgres test: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run it", EnvURL)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", EnvURL, err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "warden_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Errorf("drop test database: %v", err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvURL, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// MustApply imports doc into st or fails the test.
+func MustApply(t testing.TB, st *store.Store, doc *models.Document) *store.ImportSummary {
+	t.Helper()
+	sum, err := st.ApplyDocument(context.Background(), doc, "test")
+	if err != nil {
+		t.Fatalf("apply document: %v", err)
+	}
+	return sum
+}
+
+// MustLoad parses and validates YAML or fails the test.
+func MustLoad(t testing.TB, yaml string) *models.Document {
+	t.Helper()
+	doc, err := models.LoadDocument([]byte(yaml))
+	if err != nil {
+		t.Fatalf("load document: %v", err)
+	}
+	return doc
+}

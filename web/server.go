@@ -1,0 +1,37 @@
+// Package web is the HTTP shell: the Gin engine, its middleware and the route table.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models/store"
+)
+
+// Deps is everything the routes need; cmd/warden builds it.
+type Deps struct {
+	Store *store.Store
+}
+
+// New returns the whole application as one http.Handler: the Gin engine behind Go's
+// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), logRequests())
+	routes(r, d)
+	return http.NewCrossOriginProtection().Handler(r)
+}
+
+// logRequests logs one structured line a request.
+func logRequests() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		slog.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}
