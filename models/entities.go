@@ -13,6 +13,8 @@ type Server struct {
 	URL          string     `gorm:"column:url"`
 	Public       bool       `gorm:"column:public"`
 	LastSyncedAt *time.Time `gorm:"column:last_synced_at"`
+	// AuthHeaders is a JSON object of headers the gateway adds upstream; never in documents.
+	AuthHeaders string `gorm:"column:auth_headers"`
 	CreatedAt    time.Time  `gorm:"column:created_at"`
 	UpdatedAt    time.Time  `gorm:"column:updated_at"`
 }
@@ -103,6 +105,7 @@ type Key struct {
 	ExpiresAt      *time.Time `gorm:"column:expires_at"`
 	SecretHash     *string    `gorm:"column:secret_hash"`
 	SecretPrefix   string     `gorm:"column:secret_prefix"`
+	SecretIssuedAt *time.Time `gorm:"column:secret_issued_at"`
 }
 
 // TableName keeps clear of KEY, a keyword in SQL dialects.

@@ -240,7 +240,7 @@ func (a *applier) apply(next *models.Document) error {
 						k.ExpiresAt = &t
 					}
 					return k
-				}, "secret_hash", "secret_prefix")
+				}, "secret_hash", "secret_prefix", "secret_issued_at")
 		},
 	}
 	for _, step := range steps {

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,13 +140,27 @@ func revision(tx *gorm.DB) (int64, error) {
 	return st.Revision, nil
 }
 
-// bumpRevision increments the revision inside tx and returns the new value.
+// RevisionChannel is the Postgres NOTIFY channel on which every committed revision is announced.
+const RevisionChannel = "warden_policy"
+
+// bumpRevision increments the revision inside tx and returns the new value. On Postgres it also
+// queues a NOTIFY with the new revision; Postgres delivers it only if the transaction commits,
+// so replicas never hear of a change that was rolled back.
 func bumpRevision(tx *gorm.DB) (int64, error) {
 	if err := tx.Model(&models.PolicyState{}).Where("id = 1").
 		Update("revision", gorm.Expr("revision + 1")).Error; err != nil {
 		return 0, err
 	}
-	return revision(tx)
+	rev, err := revision(tx)
+	if err != nil {
+		return 0, err
+	}
+	if tx.Dialector.Name() == "postgres" {
+		if err := tx.Exec("SELECT pg_notify(?, ?)", RevisionChannel, strconv.FormatInt(rev, 10)).Error; err != nil {
+			return 0, err
+		}
+	}
+	return rev, nil
 }
 
 // IsEmpty reports whether the database holds no servers and no principals, i.e. a fresh install
