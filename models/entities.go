@@ -14,9 +14,9 @@ type Server struct {
 	Public       bool       `gorm:"column:public"`
 	LastSyncedAt *time.Time `gorm:"column:last_synced_at"`
 	// AuthHeaders is a JSON object of headers the gateway adds upstream; never in documents.
-	AuthHeaders string `gorm:"column:auth_headers"`
-	CreatedAt    time.Time  `gorm:"column:created_at"`
-	UpdatedAt    time.Time  `gorm:"column:updated_at"`
+	AuthHeaders string    `gorm:"column:auth_headers"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
 }
 
 // ServerTool is one tool of a server's catalogue. Disabled tools stay in the catalogue (so

@@ -82,30 +82,21 @@ func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor s
 	next.Normalize()
 	var sum *ImportSummary
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockPolicy(tx); err != nil {
+			return err
+		}
 		cur, err := loadState(tx)
 		if err != nil {
 			return err
 		}
-		a := &applier{tx: tx, st: cur, now: s.now(), actor: actor, sum: &ImportSummary{Counts: map[string]*KindCounts{}}}
-		for _, k := range summaryKinds {
-			a.sum.Counts[k.kind] = &KindCounts{}
-		}
+		a := newApplier(tx, cur, s.now(), actor)
 		if err := a.apply(next); err != nil {
 			return err
 		}
 		sum = a.sum
-		if len(a.events) == 0 {
-			sum.Revision = cur.rev
-			return nil
-		}
-		if sum.Revision, err = bumpRevision(tx); err != nil {
-			return err
-		}
-		sum.Changed = true
-		for i := range a.events {
-			a.events[i].Revision = sum.Revision
-		}
-		return tx.CreateInBatches(a.events, batchSize).Error
+		sum.Changed = len(a.events) > 0
+		sum.Revision, err = a.commit("")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -123,6 +114,33 @@ type applier struct {
 	events []models.AuditEvent
 	// deletes are run last, children first, once nothing refers to the rows any more.
 	deletes []func() error
+}
+
+func newApplier(tx *gorm.DB, st *state, now time.Time, actor string) *applier {
+	a := &applier{tx: tx, st: st, now: now, actor: actor, sum: &ImportSummary{Counts: map[string]*KindCounts{}}}
+	for _, k := range summaryKinds {
+		a.sum.Counts[k.kind] = &KindCounts{}
+	}
+	return a
+}
+
+// commit bumps the revision once and writes the audit events, each carrying summary if given,
+// and returns the new revision; with no events it writes nothing and returns the current one.
+func (a *applier) commit(summary string) (int64, error) {
+	if len(a.events) == 0 {
+		return a.st.rev, nil
+	}
+	rev, err := bumpRevision(a.tx)
+	if err != nil {
+		return 0, err
+	}
+	for i := range a.events {
+		a.events[i].Revision = rev
+		if summary != "" {
+			a.events[i].Summary = summary
+		}
+	}
+	return rev, a.tx.CreateInBatches(a.events, batchSize).Error
 }
 
 func (a *applier) setID(kind, name string, id int64) {

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+
+	"gorm.io/gorm"
+
+	"github.com/warden-mcp/warden/models"
+)
+
+// OrganizationUpdate is a change to one organization made against the state at BaseRevision.
+type OrganizationUpdate struct {
+	Org          models.OrganizationDoc
+	BaseRevision int64
+	Actor        string
+	// Summary is the human description of the change's effect (the preview's diff summary);
+	// it is kept on the audit event.
+	Summary string
+}
+
+// UpdateOrganization writes an organization's settings in one transaction, provided nothing
+// that affects the organization's principals changed since u.BaseRevision: otherwise it writes
+// nothing and returns a Conflict error. It returns the new revision (the current one when the
+// settings were already as given). Returns NotFound if the organization does not exist and
+// models.Problems if the settings name unknown servers, groups, toolsets or tools.
+func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (int64, error) {
+	var rev int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockPolicy(tx); err != nil {
+			return err
+		}
+		cur, err := loadState(tx)
+		if err != nil {
+			return err
+		}
+		org := cur.doc.Organization(u.Org.Name)
+		if org == nil {
+			return models.Errorf(models.ENotFound, "unknown organization %q", u.Org.Name)
+		}
+		if probs := cur.doc.ValidateLevel(u.Org.MCP, u.Org.DenyTools); len(probs) > 0 {
+			return probs
+		}
+		if cur.rev != u.BaseRevision {
+			stale, err := affectsOrganization(tx, cur.doc, u.Org.Name, u.BaseRevision)
+			if err != nil {
+				return err
+			}
+			if stale != "" {
+				return models.Errorf(models.EConflict,
+					"the policy changed since this page was loaded (revision %d, now %d: %s); review the new preview and save again",
+					u.BaseRevision, cur.rev, stale)
+			}
+		}
+		next := cur.doc.Clone()
+		*next.Organization(u.Org.Name) = u.Org
+		next.Normalize()
+		a := newApplier(tx, cur, s.now(), u.Actor)
+		if err := a.apply(next); err != nil {
+			return err
+		}
+		rev, err = a.commit(u.Summary)
+		return err
+	})
+	return rev, err
+}
+
+// lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves
+// computed at the same revision cannot both pass the staleness check. SQLite already allows
+// one writer at a time.
+func lockPolicy(tx *gorm.DB) error {
+	if tx.Dialector.Name() != "postgres" {
+		return nil
+	}
+	return tx.Exec("SELECT revision FROM policy_state WHERE id = 1 FOR UPDATE").Error
+}
+
+// affectsOrganization looks at every change committed after revision since and returns a
+// description of the first one that can change the access of the organization, its teams or
+// their keys ("" when none can). Servers, access groups, toolsets and agents can reach anyone,
+// so any change to them counts; teams and keys count when they were or are in the organization.
+func affectsOrganization(tx *gorm.DB, doc *models.Document, org string, since int64) (string, error) {
+	var events []models.AuditEvent
+	if err := tx.Where("revision > ?", since).Order("id").Find(&events).Error; err != nil {
+		return "", err
+	}
+	teams := map[string]bool{}
+	for _, t := range doc.Teams {
+		if t.Organization == org {
+			teams[t.Name] = true
+		}
+	}
+	var placement struct {
+		Organization string `json:"organization"`
+		Team         string `json:"team"`
+	}
+	inOrg := func(js string) bool {
+		placement.Organization, placement.Team = "", ""
+		if js == "" || json.Unmarshal([]byte(js), &placement) != nil {
+			return false
+		}
+		return placement.Organization == org || teams[placement.Team]
+	}
+	for _, e := range events {
+		what := e.EntityKind + " " + e.EntityName + " was " + e.Action + "d"
+		switch e.EntityKind {
+		case models.KindServer, models.KindAccessGroup, models.KindToolset, models.KindAgent:
+			if e.Action == "set_auth_headers" {
+				continue
+			}
+			return what, nil
+		case models.KindOrganization:
+			if e.EntityName == org {
+				return what, nil
+			}
+		case models.KindTeam:
+			if teams[e.EntityName] || inOrg(e.Before) || inOrg(e.After) {
+				return what, nil
+			}
+		case models.KindKey:
+			if e.Action == "issue_secret" {
+				continue
+			}
+			if inOrg(e.Before) || inOrg(e.After) {
+				return what, nil
+			}
+		}
+	}
+	return "", nil
+}
