@@ -51,3 +51,86 @@ func mcpClass(p *models.MCPPermission) string {
 func itoa(n int) string {
 	return strconv.Itoa(n)
 }
+
+func i64toa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func hasKey(m map[string][]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// joinShort lists up to n items and says how many more there are.
+func joinShort(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + " +" + itoa(len(items)-n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
+}
+
+// ImpactWords renders "the organization, 2 teams and 14 keys".
+func ImpactWords(c ImpactCount) string {
+	var parts []string
+	if c.Org {
+		parts = append(parts, "the organization")
+	}
+	if c.Teams > 0 {
+		parts = append(parts, plural(c.Teams, "team", "teams"))
+	}
+	if c.Keys > 0 {
+		parts = append(parts, plural(c.Keys, "key", "keys"))
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// countWords renders a tool row's cell: "−14 keys  −2 teams".
+func countWords(org bool, teams, keys int, sign string) string {
+	var parts []string
+	if keys > 0 {
+		parts = append(parts, sign+plural(keys, "key", "keys"))
+	}
+	if teams > 0 {
+		parts = append(parts, sign+plural(teams, "team", "teams"))
+	}
+	if org {
+		parts = append(parts, sign+"organization")
+	}
+	return strings.Join(parts, "  ")
+}
+
+// Headline is the preview's headline as text: "2 teams and 14 keys lose access · 1 team and
+// 3 keys gain access", or "No change". The panel renders the same words with emphasis.
+func Headline(lose, gain ImpactCount) string {
+	var parts []string
+	if lose.Any() {
+		parts = append(parts, ImpactWords(lose)+" lose access")
+	}
+	if gain.Any() {
+		parts = append(parts, ImpactWords(gain)+" gain access")
+	}
+	if len(parts) == 0 {
+		return "No change"
+	}
+	return strings.Join(parts, " · ")
+}

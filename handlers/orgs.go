@@ -1,0 +1,470 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/resolver"
+	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/views"
+)
+
+// PolicyState is the enforcement state the console reads and previews against: the same view
+// the gateway enforces. Refresh makes a save visible to enforcement before the response returns.
+type PolicyState interface {
+	View() (*live.View, error)
+	Refresh(ctx context.Context) error
+}
+
+// Orgs serves the organizations list and each organization's settings with its live preview.
+type Orgs struct {
+	Store *store.Store
+	State PolicyState
+}
+
+// Preview paging: groups (teams) a page, and changed keys listed per team; the rest is counted,
+// so a preview of a 20,000-key organization stays a small response.
+const (
+	groupsPerPage = 25
+	keysPerGroup  = 50
+	toolRows      = 50
+)
+
+// List shows every organization.
+func (h *Orgs) List(c *gin.Context) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	rows := make([]views.OrgListRow, len(v.Doc.Organizations))
+	for i, o := range v.Doc.Organizations {
+		rows[i] = views.OrgListRow{
+			Name: o.Name, Blocked: o.Blocked, MCP: o.MCP, DenyTools: len(o.DenyTools),
+			Teams: len(v.Snapshot.OrganizationTeams(o.Name)), Keys: len(v.Snapshot.OrganizationKeys(o.Name)),
+		}
+	}
+	render(c, http.StatusOK, views.OrgListPage(views.OrgListProps{
+		Layout: views.LayoutProps{Title: "Organizations", Nav: "orgs", Revision: v.Revision, Flash: popFlash(c)},
+		Orgs:   rows,
+	}))
+}
+
+// Settings shows an organization's settings as stored, with an empty preview.
+func (h *Orgs) Settings(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	p := h.page(c, v, org.Name, formOf(org), draftInput{org: *org})
+	p.Layout.Flash = popFlash(c)
+	render(c, http.StatusOK, views.OrgSettingsPage(p))
+}
+
+// Preview computes what the posted draft would change, writing nothing. An htmx request gets
+// the panel alone; a plain form post (the no-JavaScript Preview button) gets the whole page.
+func (h *Orgs) Preview(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name)
+	p := h.page(c, v, org.Name, in.form, in)
+	status := http.StatusOK
+	if len(p.Preview.Problems) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	if isFragment(c) {
+		render(c, status, views.PreviewPanel(p.Preview))
+		return
+	}
+	render(c, status, views.OrgSettingsPage(p))
+}
+
+// Save writes the draft if the policy has not changed under it since its preview's revision;
+// otherwise it re-renders the page with a fresh preview and 409, writing nothing.
+func (h *Orgs) Save(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name)
+	base, err := strconv.ParseInt(c.PostForm("revision"), 10, 64)
+	if err != nil {
+		p := h.page(c, v, org.Name, in.form, in)
+		p.Message = "The form did not say which policy revision its preview was computed at; review the preview and save again."
+		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+		return
+	}
+	// The diff at the form's revision is what the person saw; it becomes the audit summary.
+	diff, _, probs := h.diff(v, in.org)
+	if len(probs) > 0 {
+		p := h.page(c, v, org.Name, in.form, in)
+		p.Message = "The draft has problems; nothing was saved."
+		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+		return
+	}
+	summary := savedSummary(diff)
+	_, err = h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
+		Org: in.org, BaseRevision: base, Actor: actorOf(c), Summary: summary,
+	})
+	switch models.ErrorCode(err) {
+	case "":
+	case models.EConflict, models.EInvalid:
+		status := statusOf(err)
+		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
+			fail(c, rerr)
+			return
+		}
+		if v, err2 := h.State.View(); err2 == nil {
+			p := h.page(c, v, org.Name, in.form, in)
+			p.Message = err.Error()
+			render(c, status, views.OrgSettingsPage(p))
+			return
+		}
+		fail(c, err)
+		return
+	default:
+		fail(c, err)
+		return
+	}
+	// Enforcement must see the save before the person does.
+	if err := h.State.Refresh(c.Request.Context()); err != nil {
+		fail(c, err)
+		return
+	}
+	setFlash(c, "Saved — "+summary)
+	redirect(c, "/orgs/"+org.Name+"/settings")
+}
+
+// load fetches the current view and the organization named in the URL, answering 404 itself.
+func (h *Orgs) load(c *gin.Context) (*live.View, *models.OrganizationDoc, bool) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return nil, nil, false
+	}
+	org := v.Doc.Organization(c.Param("org"))
+	if org == nil {
+		fail(c, models.Errorf(models.ENotFound, "unknown organization %q", c.Param("org")))
+		return nil, nil, false
+	}
+	return v, org, true
+}
+
+// draftInput is a posted draft: the form as typed and the organization it describes.
+type draftInput struct {
+	form   views.OrgForm
+	org    models.OrganizationDoc
+	filter string
+	page   int
+}
+
+// parseDraft reads the settings form. With "No limit" chosen the selection is kept in the form
+// (so switching back restores it) but the organization gets no mcp block.
+func parseDraft(c *gin.Context, name string) draftInput {
+	f := views.OrgForm{
+		Blocked:      c.PostForm("blocked") != "",
+		Limit:        c.PostForm("mode") == "limit",
+		Servers:      c.PostFormArray("servers"),
+		AccessGroups: c.PostFormArray("access_groups"),
+		Toolsets:     c.PostFormArray("toolsets"),
+		DenyTools:    c.PostFormArray("deny_tools"),
+		ToolLimits:   map[string][]string{},
+	}
+	for _, s := range c.PostFormArray("limit_server") {
+		f.ToolLimits[s] = []string{}
+	}
+	for _, st := range c.PostFormArray("tool") {
+		if s, t, ok := models.SplitTool(st); ok {
+			if _, limited := f.ToolLimits[s]; limited {
+				f.ToolLimits[s] = append(f.ToolLimits[s], t)
+			}
+		}
+	}
+	org := models.OrganizationDoc{Name: name, Blocked: f.Blocked, DenyTools: f.DenyTools}
+	if f.Limit {
+		org.MCP = &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
+		if len(f.ToolLimits) > 0 {
+			org.MCP.Tools = f.ToolLimits
+		}
+	}
+	page, _ := strconv.Atoi(c.PostForm("page"))
+	return draftInput{form: f, org: org, filter: strings.TrimSpace(c.PostForm("filter")), page: max(page, 1)}
+}
+
+// formOf shows a stored organization in the form.
+func formOf(o *models.OrganizationDoc) views.OrgForm {
+	f := views.OrgForm{Blocked: o.Blocked, Limit: o.MCP != nil, DenyTools: o.DenyTools, ToolLimits: map[string][]string{}}
+	if o.MCP != nil {
+		f.Servers, f.AccessGroups, f.Toolsets = o.MCP.Servers, o.MCP.AccessGroups, o.MCP.Toolsets
+		for s, tools := range o.MCP.Tools {
+			f.ToolLimits[s] = tools
+		}
+	}
+	return f
+}
+
+// diff is the change the draft would make, computed by the resolver on the enforced snapshot.
+// It also returns the snapshot after the change, for explanations.
+func (h *Orgs) diff(v *live.View, draft models.OrganizationDoc) (resolver.DiffResult, *resolver.Snapshot, models.Problems) {
+	if probs := v.Doc.ValidateLevel(draft.MCP, draft.DenyTools); len(probs) > 0 {
+		return resolver.DiffResult{}, nil, probs
+	}
+	after := v.Snapshot.WithOrganization(draft)
+	return resolver.Diff(v.Snapshot, after), after, nil
+}
+
+// page assembles the settings page and its preview for a draft.
+func (h *Orgs) page(c *gin.Context, v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
+	return views.OrgSettingsProps{
+		Layout:    views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
+		Org:       org,
+		Form:      form,
+		Catalogue: catalogueOf(v.Doc),
+		Preview:   h.preview(v, in),
+	}
+}
+
+func catalogueOf(d *models.Document) views.Catalogue {
+	var cat views.Catalogue
+	for _, s := range d.Servers {
+		cs := views.CatalogueServer{Name: s.Name, Public: s.Public, Tools: s.ToolNames(), Disabled: map[string]bool{}}
+		for _, t := range s.DisabledTools {
+			cs.Disabled[t] = true
+		}
+		cat.Servers = append(cat.Servers, cs)
+	}
+	for _, g := range d.AccessGroups {
+		cat.AccessGroups = append(cat.AccessGroups, views.NamedSet{Name: g.Name, Items: g.Servers})
+	}
+	for _, t := range d.Toolsets {
+		cat.Toolsets = append(cat.Toolsets, views.NamedSet{Name: t.Name, Items: t.Tools})
+	}
+	return cat
+}
+
+// preview turns the resolver's diff into the panel's rows: the headline, impact by tool and
+// impact by team with keys nested, paged and filtered.
+func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
+	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
+	p.EmptyLimit = in.org.MCP.IsEmpty()
+	diff, after, probs := h.diff(v, in.org)
+	if len(probs) > 0 {
+		p.Problems = probs
+		p.EmptyLimit = false
+		return p
+	}
+	sum := diff.Summary
+	p.Lose = views.ImpactCount{Teams: sum.TeamsLosing, Keys: sum.KeysLosing, Org: sum.OrganizationsLosing > 0}
+	p.Gain = views.ImpactCount{Teams: sum.TeamsGaining, Keys: sum.KeysGaining, Org: sum.OrganizationsGaining > 0}
+	p.ByTool = byTool(diff)
+	if len(p.ByTool) > toolRows {
+		p.ByTool, p.MoreTools = p.ByTool[:toolRows], len(p.ByTool)-toolRows
+	}
+	explain := func(d resolver.PrincipalDiff) views.PrincipalImpact {
+		r := views.PrincipalImpact{Kind: string(d.Kind), Name: d.Name, Gained: serverTools(d.Gained), Lost: serverTools(d.Lost)}
+		if e, ok := v.Snapshot.ExplainPrincipal(d.Kind, d.Name); ok {
+			r.WhyBefore = e.Lines()
+		}
+		if e, ok := after.ExplainPrincipal(d.Kind, d.Name); ok {
+			r.WhyAfter = e.Lines()
+		}
+		return r
+	}
+
+	// Group teams and keys; the organization's own row stands apart.
+	type group struct {
+		team string
+		row  *resolver.PrincipalDiff
+		keys []resolver.PrincipalDiff
+	}
+	groups := map[string]*group{}
+	get := func(team string) *group {
+		g := groups[team]
+		if g == nil {
+			g = &group{team: team}
+			groups[team] = g
+		}
+		return g
+	}
+	for i := range diff.Principals {
+		d := &diff.Principals[i]
+		switch d.Kind {
+		case resolver.KindOrganization:
+			r := explain(*d)
+			p.OrgRow = &r
+		case resolver.KindTeam:
+			get(d.Name).row = d
+		case resolver.KindKey:
+			get(d.Team).keys = append(get(d.Team).keys, *d)
+		}
+	}
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	// Teams by name; keys without a team last.
+	sort.Slice(names, func(i, j int) bool {
+		if (names[i] == "") != (names[j] == "") {
+			return names[j] == ""
+		}
+		return names[i] < names[j]
+	})
+	filter := strings.ToLower(in.filter)
+	match := func(s string) bool { return filter == "" || strings.Contains(strings.ToLower(s), filter) }
+	limit := in.page * groupsPerPage
+	for _, n := range names {
+		g := groups[n]
+		keys := g.keys
+		if !match(n) {
+			keys = nil
+			for _, k := range g.keys {
+				if match(k.Name) {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) == 0 {
+				continue
+			}
+		}
+		p.TotalGroups++
+		if len(p.Groups) >= limit {
+			continue
+		}
+		vg := views.GroupImpact{Team: n}
+		if g.row != nil && match(n) {
+			r := explain(*g.row)
+			vg.Row = &r
+		}
+		for i, k := range keys {
+			if i == keysPerGroup {
+				vg.MoreKeys = len(keys) - keysPerGroup
+				break
+			}
+			vg.Keys = append(vg.Keys, explain(k))
+		}
+		p.Groups = append(p.Groups, vg)
+	}
+	p.ShownGroups = len(p.Groups)
+	if p.ShownGroups < p.TotalGroups {
+		p.NextPage = in.page + 1
+	}
+	return p
+}
+
+// byTool counts, per server/tool, the principals that lose and gain it, most lost first.
+func byTool(diff resolver.DiffResult) []views.ToolImpact {
+	type key struct{ s, t string }
+	rows := map[key]*views.ToolImpact{}
+	at := func(s, t string) *views.ToolImpact {
+		r := rows[key{s, t}]
+		if r == nil {
+			r = &views.ToolImpact{Server: s, Tool: t}
+			rows[key{s, t}] = r
+		}
+		return r
+	}
+	for _, d := range diff.Principals {
+		for s, tools := range d.Lost {
+			for _, t := range tools {
+				r := at(s, t)
+				switch d.Kind {
+				case resolver.KindOrganization:
+					r.OrgLost = true
+				case resolver.KindTeam:
+					r.TeamsLost++
+				default:
+					r.KeysLost++
+				}
+			}
+		}
+		for s, tools := range d.Gained {
+			for _, t := range tools {
+				r := at(s, t)
+				switch d.Kind {
+				case resolver.KindOrganization:
+					r.OrgGained = true
+				case resolver.KindTeam:
+					r.TeamsGained++
+				default:
+					r.KeysGained++
+				}
+			}
+		}
+	}
+	out := make([]views.ToolImpact, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	weight := func(r views.ToolImpact) int { return r.KeysLost + r.TeamsLost + r.KeysGained + r.TeamsGained }
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.KeysLost+a.TeamsLost != b.KeysLost+b.TeamsLost {
+			return a.KeysLost+a.TeamsLost > b.KeysLost+b.TeamsLost
+		}
+		if weight(a) != weight(b) {
+			return weight(a) > weight(b)
+		}
+		if a.Server != b.Server {
+			return a.Server < b.Server
+		}
+		return a.Tool < b.Tool
+	})
+	return out
+}
+
+func serverTools(a resolver.Access) []views.ServerTools {
+	out := make([]views.ServerTools, 0, len(a))
+	for _, s := range a.Servers() {
+		out = append(out, views.ServerTools{Server: s, Tools: a[s]})
+	}
+	return out
+}
+
+// savedSummary says in one sentence what a saved change did to access, naming the tool when
+// only one changed: "14 keys lost access to github/delete_repo."
+func savedSummary(diff resolver.DiffResult) string {
+	if diff.Empty() {
+		return "no team or key gains or loses access."
+	}
+	tools := byTool(diff)
+	var lostTools, gainedTools []string
+	for _, t := range tools {
+		if t.KeysLost+t.TeamsLost > 0 || t.OrgLost {
+			lostTools = append(lostTools, t.Server+"/"+t.Tool)
+		}
+		if t.KeysGained+t.TeamsGained > 0 || t.OrgGained {
+			gainedTools = append(gainedTools, t.Server+"/"+t.Tool)
+		}
+	}
+	s := diff.Summary
+	var parts []string
+	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsLosing > 0, Teams: s.TeamsLosing, Keys: s.KeysLosing}); who != "" {
+		parts = append(parts, who+" lost access to "+toolWords(lostTools))
+	}
+	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsGaining > 0, Teams: s.TeamsGaining, Keys: s.KeysGaining}); who != "" {
+		parts = append(parts, who+" gained access to "+toolWords(gainedTools))
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+func toolWords(tools []string) string {
+	if len(tools) == 1 {
+		return tools[0]
+	}
+	return strconv.Itoa(len(tools)) + " tools"
+}
+
+// actorOf names who made a change in the audit log. The console has no sign-in yet, so every
+// change through it is attributed to the console.
+func actorOf(c *gin.Context) string {
+	return "console"
+}

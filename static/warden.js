@@ -1,0 +1,241 @@
+// Warden console behaviour, on top of server-rendered HTML that works without it.
+//  - [data-multiselect]: a native <select multiple> becomes a searchable combobox with
+//    removable chips (ARIA 1.2 combobox + listbox), operable by keyboard alone. The select stays
+//    in the form, hidden, and remains the source of truth; every change dispatches a bubbling
+//    "change" on it, which is what htmx listens for.
+//  - the organization settings form: "No limit" disables the selection, and each server's tool
+//    limit block shows only while the server is selected.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var uid = 0;
+
+  function enhance(root) {
+    var select = root.querySelector("select[multiple]");
+    if (!select || root.dataset.enhanced) return;
+    root.dataset.enhanced = "1";
+    var base = select.id || "ms" + ++uid;
+    var label = root.querySelector("label");
+    var labelText = label ? label.textContent.trim() : "";
+
+    var widget = el("div", "ms-widget");
+    var chips = el("ul", "ms-chips");
+    chips.setAttribute("aria-label", "Selected " + labelText.toLowerCase());
+    var input = el("input", "ms-input");
+    input.type = "text";
+    input.id = base + "-input";
+    input.autocomplete = "off";
+    input.placeholder = "Type to search…";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", base + "-listbox");
+    input.dataset.testid = base + "-input";
+    var list = el("ul", "ms-list");
+    list.id = base + "-listbox";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-multiselectable", "true");
+    list.setAttribute("aria-label", labelText);
+    list.hidden = true;
+    var status = el("div", "sr-only");
+    status.setAttribute("aria-live", "polite");
+
+    widget.appendChild(chips);
+    widget.appendChild(input);
+    widget.appendChild(list);
+    widget.appendChild(status);
+    select.classList.add("ms-native");
+    select.tabIndex = -1;
+    select.setAttribute("aria-hidden", "true");
+    root.appendChild(widget);
+    if (label) label.htmlFor = input.id;
+
+    var active = -1; // index into visible options
+    var visible = [];
+
+    function options() { return Array.prototype.slice.call(select.options); }
+
+    function renderChips() {
+      chips.textContent = "";
+      options().forEach(function (o) {
+        if (!o.selected) return;
+        var li = el("li", "chip");
+        li.appendChild(document.createTextNode(o.textContent));
+        var b = el("button", "chip-remove");
+        b.type = "button";
+        b.textContent = "×";
+        b.setAttribute("aria-label", "Remove " + o.textContent);
+        b.addEventListener("click", function () {
+          toggle(o);
+          input.focus();
+        });
+        li.appendChild(b);
+        chips.appendChild(li);
+      });
+    }
+
+    function renderList() {
+      var q = input.value.trim().toLowerCase();
+      list.textContent = "";
+      visible = options().filter(function (o) {
+        return !q || o.textContent.toLowerCase().indexOf(q) >= 0 || (o.dataset.hint || "").toLowerCase().indexOf(q) >= 0;
+      });
+      if (active >= visible.length) active = visible.length - 1;
+      visible.forEach(function (o, i) {
+        var li = el("li", "ms-option");
+        li.id = base + "-opt-" + o.index;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", o.selected ? "true" : "false");
+        li.appendChild(document.createTextNode(o.textContent));
+        if (o.dataset.hint) {
+          var h = el("span", "ms-hint");
+          h.textContent = o.dataset.hint;
+          li.appendChild(h);
+        }
+        if (i === active) li.classList.add("active");
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); });
+        li.addEventListener("click", function () {
+          active = i;
+          toggle(o);
+        });
+        list.appendChild(li);
+      });
+      if (!visible.length) {
+        var none = el("li", "ms-empty");
+        none.textContent = "No match";
+        list.appendChild(none);
+      }
+      if (active >= 0 && visible[active]) {
+        input.setAttribute("aria-activedescendant", base + "-opt-" + visible[active].index);
+        var a = list.querySelector(".active");
+        if (a && a.scrollIntoView) a.scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function open() {
+      if (!list.hidden) return;
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      renderList();
+    }
+
+    function close() {
+      list.hidden = true;
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function toggle(o) {
+      o.selected = !o.selected;
+      status.textContent = o.textContent + (o.selected ? " added" : " removed");
+      renderChips();
+      if (!list.hidden) renderList();
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    input.addEventListener("input", function () {
+      active = 0;
+      if (list.hidden) open(); else renderList();
+    });
+    // The search text is not part of the form; keep its change events away from htmx.
+    input.addEventListener("change", function (e) { e.stopPropagation(); });
+    // Enter chooses an option; it must never submit the form implicitly either.
+    input.addEventListener("keypress", function (e) { if (e.key === "Enter") e.preventDefault(); });
+    input.addEventListener("focus", open);
+    input.addEventListener("blur", close);
+    input.addEventListener("keydown", function (e) {
+      switch (e.key) {
+        case "ArrowDown":
+          e.preventDefault();
+          if (list.hidden) open();
+          active = Math.min(active + 1, visible.length - 1);
+          renderList();
+          break;
+        case "ArrowUp":
+          e.preventDefault();
+          active = Math.max(active - 1, 0);
+          renderList();
+          break;
+        case "Home":
+        case "End":
+          if (list.hidden) return;
+          e.preventDefault();
+          active = e.key === "Home" ? 0 : visible.length - 1;
+          renderList();
+          break;
+        case "Enter":
+          // Never submit the form from the search box.
+          e.preventDefault();
+          if (!list.hidden && visible[active]) {
+            var chosen = visible[active];
+            // Start the next search afresh, keeping the chosen option active.
+            input.value = "";
+            toggle(chosen);
+            active = visible.indexOf(chosen);
+            renderList();
+          }
+          break;
+        case "Escape":
+          if (!list.hidden) {
+            e.preventDefault();
+            close();
+          } else if (input.value) {
+            input.value = "";
+          }
+          break;
+        case "Backspace":
+          if (!input.value) {
+            var chosen = options().filter(function (o) { return o.selected; });
+            if (chosen.length) toggle(chosen[chosen.length - 1]);
+          }
+          break;
+      }
+    });
+    select.addEventListener("change", function (e) {
+      if (e.isTrusted) renderChips();
+    });
+    renderChips();
+  }
+
+  function el(tag, cls) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  // Organization settings: the selection only counts with "Limit" chosen, and tool limit
+  // blocks follow the selected servers.
+  function settings(form) {
+    var selection = form.querySelector("[data-selection]");
+    var servers = form.querySelector("select[name=servers]");
+    function sync() {
+      var limit = form.querySelector("input[name=mode][value=limit]");
+      if (selection && limit) selection.disabled = !limit.checked;
+      if (!servers) return;
+      var chosen = {};
+      Array.prototype.forEach.call(servers.options, function (o) { if (o.selected) chosen[o.value] = true; });
+      form.querySelectorAll(".tool-limit[data-server]").forEach(function (d) {
+        var box = d.querySelector("input[name=limit_server]");
+        d.classList.toggle("unselected", !chosen[d.dataset.server] && !(box && box.checked));
+      });
+    }
+    form.addEventListener("change", sync);
+    sync();
+  }
+
+  function init(scope) {
+    scope.querySelectorAll("[data-multiselect]").forEach(enhance);
+    var form = scope.querySelector("#org-settings");
+    if (form) settings(form);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { init(document); });
+  } else {
+    init(document);
+  }
+})();
