@@ -32,9 +32,10 @@ type Orgs struct {
 // Preview paging: groups (teams) a page, and changed keys listed per team; the rest is counted,
 // so a preview of a 20,000-key organization stays a small response.
 const (
-	groupsPerPage = 25
-	keysPerGroup  = 50
+	groupsPerPage = 20
+	keysPerGroup  = 10
 	toolRows      = 50
+	chipsPerRow   = 12
 )
 
 // List shows every organization.
@@ -256,7 +257,7 @@ func catalogueOf(d *models.Document) views.Catalogue {
 func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
 	p.EmptyLimit = in.org.MCP.IsEmpty()
-	diff, after, probs := h.diff(v, in.org)
+	diff, _, probs := h.diff(v, in.org)
 	if len(probs) > 0 {
 		p.Problems = probs
 		p.EmptyLimit = false
@@ -269,14 +270,11 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	if len(p.ByTool) > toolRows {
 		p.ByTool, p.MoreTools = p.ByTool[:toolRows], len(p.ByTool)-toolRows
 	}
-	explain := func(d resolver.PrincipalDiff) views.PrincipalImpact {
-		r := views.PrincipalImpact{Kind: string(d.Kind), Name: d.Name, Gained: serverTools(d.Gained), Lost: serverTools(d.Lost)}
-		if e, ok := v.Snapshot.ExplainPrincipal(d.Kind, d.Name); ok {
-			r.WhyBefore = e.Lines()
-		}
-		if e, ok := after.ExplainPrincipal(d.Kind, d.Name); ok {
-			r.WhyAfter = e.Lines()
-		}
+	impact := func(d resolver.PrincipalDiff) views.PrincipalImpact {
+		r := views.PrincipalImpact{Kind: string(d.Kind), Name: d.Name}
+		budget := chipsPerRow
+		r.Lost, r.MoreLost = serverTools(d.Lost, &budget)
+		r.Gained, r.MoreGained = serverTools(d.Gained, &budget)
 		return r
 	}
 
@@ -299,7 +297,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 		d := &diff.Principals[i]
 		switch d.Kind {
 		case resolver.KindOrganization:
-			r := explain(*d)
+			r := impact(*d)
 			p.OrgRow = &r
 		case resolver.KindTeam:
 			get(d.Name).row = d
@@ -341,7 +339,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 		}
 		vg := views.GroupImpact{Team: n}
 		if g.row != nil && match(n) {
-			r := explain(*g.row)
+			r := impact(*g.row)
 			vg.Row = &r
 		}
 		for i, k := range keys {
@@ -349,7 +347,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 				vg.MoreKeys = len(keys) - keysPerGroup
 				break
 			}
-			vg.Keys = append(vg.Keys, explain(k))
+			vg.Keys = append(vg.Keys, impact(k))
 		}
 		p.Groups = append(p.Groups, vg)
 	}
@@ -421,12 +419,68 @@ func byTool(diff resolver.DiffResult) []views.ToolImpact {
 	return out
 }
 
-func serverTools(a resolver.Access) []views.ServerTools {
-	out := make([]views.ServerTools, 0, len(a))
+// serverTools lists a's tools as chips, at most *budget of them; it returns how many were left
+// out and spends the budget.
+func serverTools(a resolver.Access, budget *int) ([]views.ServerTools, int) {
+	var out []views.ServerTools
+	more := 0
 	for _, s := range a.Servers() {
-		out = append(out, views.ServerTools{Server: s, Tools: a[s]})
+		tools := a[s]
+		n := min(len(tools), *budget)
+		if n > 0 {
+			out = append(out, views.ServerTools{Server: s, Tools: tools[:n]})
+		}
+		*budget -= n
+		more += len(tools) - n
 	}
-	return out
+	return out, more
+}
+
+// Why explains one principal's access now and with the posted draft saved; the preview fetches
+// it when "Why?" is opened.
+func (h *Orgs) Why(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name)
+	kind := resolver.PrincipalKind(c.PostForm("kind"))
+	switch kind {
+	case resolver.KindOrganization, resolver.KindTeam, resolver.KindKey:
+	default:
+		fail(c, models.Errorf(models.EInvalid, "kind must be organization, team or key, not %q", kind))
+		return
+	}
+	name := c.PostForm("name")
+	before, ok := v.Snapshot.ExplainPrincipal(kind, name)
+	if !ok {
+		fail(c, models.Errorf(models.ENotFound, "unknown %s %q", kind, name))
+		return
+	}
+	p := views.WhyProps{Before: before.Lines()}
+	if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
+		if e, ok := after.ExplainPrincipal(kind, name); ok {
+			p.After = e.Lines()
+		}
+	} else {
+		p.After = []string{"The draft has problems; see the preview."}
+	}
+	render(c, http.StatusOK, views.Why(p))
+}
+
+// ToolLimit renders one server's tool limit block, for a server selected after the page loaded.
+func (h *Orgs) ToolLimit(c *gin.Context) {
+	v, _, ok := h.load(c)
+	if !ok {
+		return
+	}
+	for _, s := range catalogueOf(v.Doc).Servers {
+		if s.Name == c.Param("server") {
+			render(c, http.StatusOK, views.ToolLimit(s, views.OrgForm{Servers: []string{s.Name}}))
+			return
+		}
+	}
+	fail(c, models.Errorf(models.ENotFound, "unknown server %q", c.Param("server")))
 }
 
 // savedSummary says in one sentence what a saved change did to access, naming the tool when

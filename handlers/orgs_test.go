@@ -351,3 +351,46 @@ func TestPreviewGolden(t *testing.T) {
 		t.Errorf("preview panel differs from %s; if intended, rerun with -update\n--- got\n%s", golden, w.Body)
 	}
 }
+
+func TestWhy(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	f := draft("1")
+	f.Set("kind", "key")
+	f.Set("name", "deploy")
+	w := a.do(t, "POST", "/orgs/acme/settings/why", f, true)
+	if w.Code != 200 {
+		t.Fatalf("why: %d %s", w.Code, w.Body)
+	}
+	d := parse(t, w)
+	cols := d.Find(`[data-testid="why"] ul`)
+	if cols.Length() != 2 {
+		t.Fatalf("why columns: %d", cols.Length())
+	}
+	now, after := cols.Eq(0).Text(), cols.Eq(1).Text()
+	if !strings.Contains(now, "create_issue") || !strings.Contains(now, "access group dev") {
+		t.Errorf("explanation now lacks the dev group's grant: %s", now)
+	}
+	if first := cols.Eq(1).Find("li").First().Text(); !strings.Contains(after, "toolset read-only") || first != `key "deploy" (organization "acme", team "platform"): github: list_issues` {
+		t.Errorf("explanation after: %s", after)
+	}
+	f.Set("name", "nobody")
+	if w := a.do(t, "POST", "/orgs/acme/settings/why", f, true); w.Code != 404 {
+		t.Errorf("unknown key: %d", w.Code)
+	}
+	f.Set("kind", "server")
+	if w := a.do(t, "POST", "/orgs/acme/settings/why", f, true); w.Code != 422 {
+		t.Errorf("bad kind: %d", w.Code)
+	}
+}
+
+func TestToolLimitFragment(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	w := a.do(t, "GET", "/orgs/acme/settings/tool-limit/jira", nil, true)
+	d := parse(t, w)
+	if w.Code != 200 || d.Find(`input[name=limit_server][value=jira]`).Length() != 1 || d.Find(`input[name=tool]`).Length() != 2 {
+		t.Fatalf("tool limit block: %d %s", w.Code, w.Body)
+	}
+	if w := a.do(t, "GET", "/orgs/acme/settings/tool-limit/gitlab", nil, true); w.Code != 404 {
+		t.Errorf("unknown server: %d", w.Code)
+	}
+}

@@ -212,15 +212,27 @@
   function settings(form) {
     var selection = form.querySelector("[data-selection]");
     var servers = form.querySelector("select[name=servers]");
+    var limits = form.querySelector("#tool-limits");
     function sync() {
       var limit = form.querySelector("input[name=mode][value=limit]");
       if (selection && limit) selection.disabled = !limit.checked;
-      if (!servers) return;
+      if (!servers || !limits) return;
       var chosen = {};
       Array.prototype.forEach.call(servers.options, function (o) { if (o.selected) chosen[o.value] = true; });
-      form.querySelectorAll(".tool-limit[data-server]").forEach(function (d) {
+      limits.querySelectorAll(".tool-limit[data-server]").forEach(function (d) {
         var box = d.querySelector("input[name=limit_server]");
         d.classList.toggle("unselected", !chosen[d.dataset.server] && !(box && box.checked));
+        delete chosen[d.dataset.server];
+      });
+      // Servers selected since the page was rendered: fetch their blocks.
+      Object.keys(chosen).forEach(function (name) {
+        if (!window.htmx) return;
+        var slot = document.createElement("div");
+        slot.dataset.server = name;
+        slot.className = "tool-limit-slot";
+        if (limits.querySelector('.tool-limit-slot[data-server="' + CSS.escape(name) + '"]')) return;
+        limits.appendChild(slot);
+        htmx.ajax("GET", limits.dataset.fetch + encodeURIComponent(name), { target: slot, swap: "outerHTML" });
       });
     }
     form.addEventListener("change", sync);

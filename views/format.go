@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,4 +134,10 @@ func Headline(lose, gain ImpactCount) string {
 		return "No change"
 	}
 	return strings.Join(parts, " · ")
+}
+
+// whyVals is the hx-vals JSON naming the principal a "Why?" request explains.
+func whyVals(kind, name string) string {
+	b, _ := json.Marshal(map[string]string{"kind": kind, "name": name})
+	return string(b)
 }

@@ -157,8 +157,12 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 		t.Fatalf("the keyboard steps saved something: revision %d", rev)
 	}
 	// Open one "Why?" so the screenshot shows an explanation.
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('details.why') && (document.querySelector('details.why').open = true)`)); err != nil {
-		t.Fatal(err)
+	// Open the first "Why?": its explanation is fetched from the server.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`details.why summary`),
+		chromedp.WaitVisible(`details.why [data-testid=why] li`),
+	); err != nil {
+		t.Fatalf("open Why?: %v", err)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
