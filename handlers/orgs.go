@@ -3,9 +3,11 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/gin-gonic/gin"
 
@@ -47,9 +49,13 @@ func (h *Orgs) List(c *gin.Context) {
 	}
 	rows := make([]views.OrgListRow, len(v.Doc.Organizations))
 	for i, o := range v.Doc.Organizations {
+		teams := v.Snapshot.OrganizationTeams(o.Name)
+		keys := len(v.Snapshot.OrganizationKeys(o.Name)) // teamless keys
+		for _, t := range teams {
+			keys += len(v.Snapshot.TeamKeys(t))
+		}
 		rows[i] = views.OrgListRow{
-			Name: o.Name, Blocked: o.Blocked, MCP: o.MCP, DenyTools: len(o.DenyTools),
-			Teams: len(v.Snapshot.OrganizationTeams(o.Name)), Keys: len(v.Snapshot.OrganizationKeys(o.Name)),
+			Name: o.Name, Blocked: o.Blocked, MCP: o.MCP, DenyTools: len(o.DenyTools), Teams: len(teams), Keys: keys,
 		}
 	}
 	render(c, http.StatusOK, views.OrgListPage(views.OrgListProps{
@@ -64,7 +70,7 @@ func (h *Orgs) Settings(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p := h.page(c, v, org.Name, formOf(org), draftInput{org: *org})
+	p := h.page(c, v, org.Name, formOf(org), draftInput{org: *org, stored: true})
 	p.Layout.Flash = popFlash(c)
 	render(c, http.StatusOK, views.OrgSettingsPage(p))
 }
@@ -166,6 +172,8 @@ type draftInput struct {
 	org    models.OrganizationDoc
 	filter string
 	page   int
+	// stored: the draft is the stored settings, so there is nothing to diff.
+	stored bool
 }
 
 // parseDraft reads the settings form. With "No limit" chosen the selection is kept in the form
@@ -257,6 +265,9 @@ func catalogueOf(d *models.Document) views.Catalogue {
 func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
 	p.EmptyLimit = in.org.MCP.IsEmpty()
+	if in.stored {
+		return p
+	}
 	diff, _, probs := h.diff(v, in.org)
 	if len(probs) > 0 {
 		p.Problems = probs
@@ -359,7 +370,40 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 }
 
 // byTool counts, per server/tool, the principals that lose and gain it, most lost first.
+//
+// A 20,000-key diff holds millions of (principal, tool) pairs, but the resolver shares one
+// Access value between the principals whose change is the same, so the pairs are counted once
+// per distinct Access and multiplied.
 func byTool(diff resolver.DiffResult) []views.ToolImpact {
+	type tally struct {
+		access      resolver.Access
+		org         bool
+		teams, keys int
+	}
+	lost, gained := map[unsafe.Pointer]*tally{}, map[unsafe.Pointer]*tally{}
+	count := func(m map[unsafe.Pointer]*tally, a resolver.Access, kind resolver.PrincipalKind) {
+		if len(a) == 0 {
+			return
+		}
+		id := reflect.ValueOf(a).UnsafePointer()
+		t := m[id]
+		if t == nil {
+			t = &tally{access: a}
+			m[id] = t
+		}
+		switch kind {
+		case resolver.KindOrganization:
+			t.org = true
+		case resolver.KindTeam:
+			t.teams++
+		default:
+			t.keys++
+		}
+	}
+	for _, d := range diff.Principals {
+		count(lost, d.Lost, d.Kind)
+		count(gained, d.Gained, d.Kind)
+	}
 	type key struct{ s, t string }
 	rows := map[key]*views.ToolImpact{}
 	at := func(s, t string) *views.ToolImpact {
@@ -370,31 +414,23 @@ func byTool(diff resolver.DiffResult) []views.ToolImpact {
 		}
 		return r
 	}
-	for _, d := range diff.Principals {
-		for s, tools := range d.Lost {
-			for _, t := range tools {
-				r := at(s, t)
-				switch d.Kind {
-				case resolver.KindOrganization:
-					r.OrgLost = true
-				case resolver.KindTeam:
-					r.TeamsLost++
-				default:
-					r.KeysLost++
-				}
+	for _, t := range lost {
+		for s, tools := range t.access {
+			for _, tool := range tools {
+				r := at(s, tool)
+				r.OrgLost = r.OrgLost || t.org
+				r.TeamsLost += t.teams
+				r.KeysLost += t.keys
 			}
 		}
-		for s, tools := range d.Gained {
-			for _, t := range tools {
-				r := at(s, t)
-				switch d.Kind {
-				case resolver.KindOrganization:
-					r.OrgGained = true
-				case resolver.KindTeam:
-					r.TeamsGained++
-				default:
-					r.KeysGained++
-				}
+	}
+	for _, t := range gained {
+		for s, tools := range t.access {
+			for _, tool := range tools {
+				r := at(s, tool)
+				r.OrgGained = r.OrgGained || t.org
+				r.TeamsGained += t.teams
+				r.KeysGained += t.keys
 			}
 		}
 	}
