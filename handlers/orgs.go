@@ -83,6 +83,16 @@ func (h *Orgs) Preview(c *gin.Context) {
 		return
 	}
 	in := parseDraft(c, org.Name)
+	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
+		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
+		diff, _, probs := h.diff(v, in.org)
+		if len(probs) > 0 {
+			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+		return
+	}
 	p := h.page(c, v, org.Name, in.form, in)
 	status := http.StatusOK
 	if len(p.Preview.Problems) > 0 {
