@@ -48,23 +48,17 @@ type ToolDoc struct {
 	InputSchema string `yaml:"input_schema,omitempty" json:"input_schema,omitempty"`
 }
 
-// UnmarshalYAML accepts a bare name (`create_issue`) or the long form mapping.
+// UnmarshalYAML accepts a bare name (`create_issue`) or the long form mapping, whose
+// input_schema may be a YAML mapping or a string of JSON; it is stored as canonical JSON text.
+// It reads a tool the way ParseDocument does (see decodeTool in parse.go).
 func (t *ToolDoc) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		t.Name = n.Value
-		return nil
-	}
-	type plain ToolDoc
-	return n.Decode((*plain)(t))
+	return decodeTool(n, t)
 }
 
-// MarshalYAML writes the bare name when the tool carries nothing else, keeping documents short.
+// MarshalYAML writes the bare name when the tool carries nothing else, keeping documents short,
+// and an input_schema holding a JSON object as a YAML mapping.
 func (t ToolDoc) MarshalYAML() (any, error) {
-	if t.Description == "" && t.InputSchema == "" {
-		return t.Name, nil
-	}
-	type plain ToolDoc
-	return plain(t), nil
+	return encodeTool(t), nil
 }
 
 // AccessGroupDoc is a named set of servers.

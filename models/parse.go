@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,7 +37,7 @@ import (
 func ParseDocument(data []byte) (doc *Document, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			doc, err = nil, Problems{{Message: fmt.Sprintf("cannot read the document: %v", r)}}
+			doc, err = nil, Problems{{Message: fmt.Sprintf("internal error reading the document: %v", r)}}
 		}
 	}()
 	var probs Problems
@@ -109,16 +113,12 @@ func EncodeDocument(d *Document) ([]byte, error) {
 	}
 	c := d.Clone()
 	c.Normalize()
-	var root yaml.Node
-	if err := root.Encode(c); err != nil {
-		return nil, fmt.Errorf("encoding the document: %w", err)
-	}
-	expandSchemas(&root)
-	compactStyle(&root, 0)
+	root := encodeValue(reflect.ValueOf(c).Elem())
+	compactStyle(root, 0)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
+	if err := enc.Encode(root); err != nil {
 		return nil, fmt.Errorf("encoding the document: %w", err)
 	}
 	if err := enc.Close(); err != nil {
@@ -434,6 +434,18 @@ func (dc *decoder) tool(n *yaml.Node, t *ToolDoc, path string) {
 	}
 }
 
+// decodeTool reads one catalogue entry on its own, for ToolDoc.UnmarshalYAML.
+func decodeTool(n *yaml.Node, t *ToolDoc) error {
+	dc := &decoder{budget: 10*countNodes(n) + 10000}
+	var tool ToolDoc
+	dc.tool(deref(n), &tool, "")
+	if len(dc.probs) > 0 {
+		return dc.probs
+	}
+	*t = tool
+	return nil
+}
+
 type pair struct {
 	key string
 	val *yaml.Node
@@ -585,7 +597,7 @@ func (dc *decoder) toJSON(n *yaml.Node, b *bytes.Buffer, path string, stack map[
 				b.WriteString(strconv.FormatUint(v, 10))
 			case float64:
 				if math.IsInf(v, 0) || math.IsNaN(v) {
-					dc.probs.add(path, "%s is not a JSON number", n.Value)
+					dc.probs.add(path, "%q is not a JSON number", n.Value)
 					return false
 				}
 				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
@@ -633,14 +645,20 @@ func normalizeSchema(s string) string {
 	return s
 }
 
+// jsonToken is dec.Token, reporting the end of the input inside a value plainly.
+func jsonToken(dec *json.Decoder) (json.Token, error) {
+	tok, err := dec.Token()
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = errors.New("unexpected end of JSON input")
+	}
+	return tok, err
+}
+
 func canonValue(dec *json.Decoder, b *bytes.Buffer, depth int) error {
 	if depth > 1000 {
 		return errors.New("JSON nested too deeply")
 	}
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return errors.New("unexpected end of JSON input")
-	}
+	tok, err := jsonToken(dec)
 	if err != nil {
 		return err
 	}
@@ -651,7 +669,7 @@ func canonValue(dec *json.Decoder, b *bytes.Buffer, depth int) error {
 			b.WriteByte('{')
 			seen := map[string]bool{}
 			for i := 0; dec.More(); i++ {
-				kt, err := dec.Token()
+				kt, err := jsonToken(dec)
 				if err != nil {
 					return err
 				}
@@ -672,7 +690,7 @@ func canonValue(dec *json.Decoder, b *bytes.Buffer, depth int) error {
 					return err
 				}
 			}
-			if _, err := dec.Token(); err != nil {
+			if _, err := jsonToken(dec); err != nil {
 				return err
 			}
 			b.WriteByte('}')
@@ -686,7 +704,7 @@ func canonValue(dec *json.Decoder, b *bytes.Buffer, depth int) error {
 					return err
 				}
 			}
-			if _, err := dec.Token(); err != nil {
+			if _, err := jsonToken(dec); err != nil {
 				return err
 			}
 			b.WriteByte(']')
@@ -741,7 +759,7 @@ func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
 					return nil, err
 				}
 				k, _ := kt.(string)
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k})
+				n.Content = append(n.Content, strNode(k))
 			}
 			v, err := jsonNode(dec)
 			if err != nil {
@@ -754,7 +772,7 @@ func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
 		}
 		return n, nil
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		return strNode(t), nil
 	case json.Number:
 		n := &yaml.Node{Kind: yaml.ScalarNode, Value: t.String()}
 		if tag := n.ShortTag(); tag != "!!int" && tag != "!!float" {
@@ -772,112 +790,173 @@ func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-// mapValue returns the value of key in a mapping node, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
+// encodeValue turns a document value into YAML nodes, mirroring the decoder: fields in struct
+// order, `omitempty` fields left out when empty (a nil *MCPPermission is left out, an empty one is
+// written as {}), map keys sorted. Building the nodes here rather than with yaml.Node.Encode lets
+// every string get a style that reads back exactly (see strNode).
+func encodeValue(v reflect.Value) *yaml.Node {
+	if v.Type() == toolDocType {
+		return encodeTool(v.Interface().(ToolDoc))
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 		}
-	}
-	return nil
-}
-
-// expandSchemas replaces each input_schema string that holds a JSON object or array by the
-// equivalent YAML, so documents stay readable. Other strings (invalid JSON, a JSON scalar) are
-// left as strings, which ParseDocument reads back unchanged.
-func expandSchemas(root *yaml.Node) {
-	servers := mapValue(root, "servers")
-	if servers == nil {
-		return
-	}
-	for _, s := range servers.Content {
-		tools := mapValue(s, "tools")
-		if tools == nil {
-			continue
-		}
-		for _, t := range tools.Content {
-			if t.Kind != yaml.MappingNode {
+		return encodeValue(v.Elem())
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
 				continue
 			}
-			for i := 0; i+1 < len(t.Content); i += 2 {
-				if t.Content[i].Value != "input_schema" {
-					continue
-				}
-				v := t.Content[i+1]
-				text := v.Value
-				if c, err := CanonicalJSON(text); err != nil || c != text || (text[0] != '{' && text[0] != '[') {
-					continue
-				}
-				if n, err := jsonToNode(text); err == nil {
-					t.Content[i+1] = n
-				}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			fv := v.Field(i)
+			if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
+				continue
+			}
+			n.Content = append(n.Content, strNode(name), encodeValue(fv))
+		}
+		return n
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for i := 0; i < v.Len(); i++ {
+			n.Content = append(n.Content, encodeValue(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			n.Content = append(n.Content, strNode(k.String()), encodeValue(v.MapIndex(k)))
+		}
+		return n
+	case reflect.String:
+		return strNode(v.String())
+	case reflect.Bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v.Bool())}
+	case reflect.Int, reflect.Int64:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(v.Int(), 10)}
+	}
+	panic(fmt.Sprintf("models: no encoder for %s", v.Type()))
+}
+
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		return v.IsNil()
+	case reflect.Slice, reflect.Map, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int64:
+		return v.Int() == 0
+	}
+	return false
+}
+
+// encodeTool writes a bare name when the tool carries nothing else, and otherwise a mapping whose
+// input_schema is a YAML mapping when it holds a canonical JSON object or array.
+func encodeTool(t ToolDoc) *yaml.Node {
+	if t.Description == "" && t.InputSchema == "" {
+		return strNode(t.Name)
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode("name"), strNode(t.Name)}}
+	if t.Description != "" {
+		n.Content = append(n.Content, strNode("description"), strNode(t.Description))
+	}
+	if t.InputSchema != "" {
+		schema := strNode(t.InputSchema)
+		if c, err := CanonicalJSON(t.InputSchema); err == nil && c == t.InputSchema && (c[0] == '{' || c[0] == '[') {
+			if sn, err := jsonToNode(c); err == nil {
+				schema = sn
 			}
 		}
+		n.Content = append(n.Content, strNode("input_schema"), schema)
 	}
+	return n
+}
+
+// strNode is a string scalar styled so that it reads back unchanged: text that is not UTF-8 as
+// !!binary, multi-line text as a literal block when that is safe and double-quoted otherwise
+// (the YAML library mis-writes literal blocks that start with a space or a line break), and
+// everything else in whatever style the emitter picks (it quotes values such as "true" or "1").
+func strNode(s string) *yaml.Node {
+	if !utf8.ValidString(s) {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!binary", Value: base64.StdEncoding.EncodeToString([]byte(s))}
+	}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.ContainsAny(s, "\n\r\u0085\u2028\u2029") {
+		if literalSafe(s) {
+			n.Style = yaml.LiteralStyle
+		} else {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	}
+	return n
+}
+
+// literalSafe reports whether s can be written as a literal block scalar and read back as is.
+func literalSafe(s string) bool {
+	if s == "" || s[0] == ' ' || s[0] == '\n' {
+		return false
+	}
+	for _, r := range s {
+		if r != '\n' && (!unicode.IsPrint(r) || r == '\u00a0') {
+			return false
+		}
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasSuffix(line, " ") || strings.HasPrefix(line, " ") {
+			return false
+		}
+	}
+	return true
 }
 
 const flowWidth = 72
 
 // compactStyle writes short lists of scalars and small mappings in flow style (`[a, b]`,
-// `{name: ci-bot, team: platform}`), the way people write policy files by hand.
+// `{name: ci-bot, team: platform}`), the way people write policy files by hand. The top mapping
+// stays in block style.
 func compactStyle(n *yaml.Node, depth int) {
 	for _, c := range n.Content {
 		compactStyle(c, depth+1)
 	}
-	if depth == 0 {
-		return
-	}
-	switch n.Kind {
-	case yaml.SequenceNode:
-		if w, ok := flowLen(n); ok && w <= flowWidth {
-			n.Style = yaml.FlowStyle
-		}
-	case yaml.MappingNode:
+	if depth > 0 && (n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) {
 		if w, ok := flowLen(n); ok && w <= flowWidth {
 			n.Style = yaml.FlowStyle
 		}
 	}
 }
 
-// flowLen estimates the width of n in flow style; ok is false when n should not be in flow style
-// (a list of mappings, a multi-line string).
+// flowLen estimates the width of n in flow style; ok is false when n cannot be or should not be
+// in flow style: a multi-line string, a list holding anything but strings, a mapping holding a
+// collection that is itself in block style.
 func flowLen(n *yaml.Node) (int, bool) {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if strings.ContainsAny(n.Value, "\n\r") {
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.ContainsAny(n.Value, "\n\r") {
 			return 0, false
 		}
 		return len(n.Value) + 2, true
-	case yaml.SequenceNode:
+	case yaml.SequenceNode, yaml.MappingNode:
 		w := 2
 		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return 0, false
-			}
-			cw, _ := flowLen(c)
-			if c.Kind != yaml.ScalarNode || strings.ContainsAny(c.Value, "\n\r") {
-				return 0, false
-			}
-			w += cw + 2
-		}
-		return w, true
-	case yaml.MappingNode:
-		w := 2
-		for _, c := range n.Content {
-			if c.Kind == yaml.MappingNode && c.Style&yaml.FlowStyle == 0 {
-				return 0, false
-			}
-			if c.Kind == yaml.SequenceNode && c.Style&yaml.FlowStyle == 0 {
+			if c.Kind != yaml.ScalarNode && (n.Kind == yaml.SequenceNode || c.Style&yaml.FlowStyle == 0) {
 				return 0, false
 			}
 			cw, ok := flowLen(c)
 			if !ok {
 				return 0, false
 			}
-			w += cw + 1
+			w += cw + 2
 		}
 		return w, true
 	}
