@@ -96,14 +96,21 @@ func firstIndex(n int, name func(int) string) map[string]int {
 
 func (v *validator) index() {
 	d := v.d
-	v.srv = firstIndex(len(d.Servers), func(i int) string { return d.Servers[i].Name })
-	v.groups = firstIndex(len(d.AccessGroups), func(i int) string { return d.AccessGroups[i].Name })
-	v.sets = firstIndex(len(d.Toolsets), func(i int) string { return d.Toolsets[i].Name })
+	v.indexCatalogue()
 	v.orgs = firstIndex(len(d.Organizations), func(i int) string { return d.Organizations[i].Name })
 	v.teams = firstIndex(len(d.Teams), func(i int) string { return d.Teams[i].Name })
 	v.keys = firstIndex(len(d.Keys), func(i int) string { return d.Keys[i].Name })
 	v.users = firstIndex(len(d.EndUsers), func(i int) string { return d.EndUsers[i].Name })
 	v.agents = firstIndex(len(d.Agents), func(i int) string { return d.Agents[i].Name })
+}
+
+// indexCatalogue indexes what references can name: servers with their tools, access groups and
+// toolsets.
+func (v *validator) indexCatalogue() {
+	d := v.d
+	v.srv = firstIndex(len(d.Servers), func(i int) string { return d.Servers[i].Name })
+	v.groups = firstIndex(len(d.AccessGroups), func(i int) string { return d.AccessGroups[i].Name })
+	v.sets = firstIndex(len(d.Toolsets), func(i int) string { return d.Toolsets[i].Name })
 	v.catalogue = make(map[string]map[string]bool, len(v.srv))
 	for name, i := range v.srv {
 		tools := make(map[string]bool, len(d.Servers[i].Tools))
