@@ -16,6 +16,7 @@ import (
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
+	"github.com/warden-mcp/warden/models/resolver/gen"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 	"github.com/warden-mcp/warden/web"
@@ -392,5 +393,48 @@ func TestToolLimitFragment(t *testing.T) {
 	}
 	if w := a.do(t, "GET", "/orgs/acme/settings/tool-limit/gitlab", nil, true); w.Code != 404 {
 		t.Errorf("unknown server: %d", w.Code)
+	}
+}
+
+// A large organization's preview is paged: the first teams with counts and "show more", never
+// a response that grows with the organization.
+func TestPreviewPaged(t *testing.T) {
+	cfg := gen.Small()
+	cfg.Teams = 200 // 40 of them in the big organization
+	doc := gen.Generate(cfg)
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, doc)
+	state := live.New(st, live.Options{})
+	if err := state.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{h: web.New(web.Deps{Store: st, State: state}), st: st, state: state}
+	big := doc.Organization(gen.OrgName(0))
+	// Limit the organization to nothing: everyone under it loses everything.
+	f := url.Values{"mode": {"limit"}, "revision": {"1"}}
+	w := a.do(t, "POST", "/orgs/"+big.Name+"/settings/preview", f, true)
+	if w.Code != 200 {
+		t.Fatalf("status %d", w.Code)
+	}
+	if w.Body.Len() > 256<<10 {
+		t.Errorf("preview of %d keys is %d KiB", len(doc.Keys), w.Body.Len()>>10)
+	}
+	d := parse(t, w)
+	if d.Find(`[data-testid="empty-limit"]`).Length() != 1 {
+		t.Error("no warning that an empty selection means no MCP access")
+	}
+	groups := d.Find(`[data-testid="impact-by-principal"] > li`).Length()
+	more := d.Find(`[data-testid="show-more"]`)
+	if groups != 20 || more.Length() != 1 {
+		t.Fatalf("first page: %d groups, show-more %d", groups, more.Length())
+	}
+	vals := more.AttrOr("hx-vals", "")
+	if !strings.Contains(vals, `"page": "2"`) {
+		t.Errorf("show more asks for %s", vals)
+	}
+	f.Set("page", "2")
+	d = parse(t, a.do(t, "POST", "/orgs/"+big.Name+"/settings/preview", f, true))
+	if n := d.Find(`[data-testid="impact-by-principal"] > li`).Length(); n <= groups {
+		t.Errorf("page 2 shows %d groups, want more than %d", n, groups)
 	}
 }
