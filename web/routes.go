@@ -4,17 +4,40 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warden-mcp/warden/handlers"
+	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/static"
 )
 
 // routes is the one place that lists every URL Warden serves.
 func routes(r *gin.Engine, d Deps) {
-	health := &handlers.Health{Store: d.Store}
+	health := &handlers.Health{Store: d.Store, State: d.State}
 	home := &handlers.Home{Store: d.Store}
+	orgs := &handlers.Orgs{Store: d.Store, State: d.State}
 
 	r.StaticFS("/static", http.FS(static.FS))
 	r.GET("/healthz", health.Show)
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	}
 	r.GET("/", home.Show)
+
+	r.GET("/orgs", orgs.List)
+	r.GET("/orgs/:org/settings", orgs.Settings)
+	r.POST("/orgs/:org/settings/preview", orgs.Preview)
+	r.POST("/orgs/:org/settings", orgs.Save)
+	r.POST("/orgs/:org/settings/why", orgs.Why)
+	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
+
+	// MCP gateway and decision API (enforcement), served once there is a live policy state.
+	if d.State != nil {
+		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics})
+		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer()}
+		r.Any("/mcp", gw.Aggregate)
+		r.Any("/mcp/:server", gw.Server)
+		r.POST("/api/v1/check", api.Check)
+		r.GET("/api/v1/access", api.Access)
+	}
 }

@@ -8,12 +8,18 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 )
 
 // Deps is everything the routes need; cmd/warden builds it.
 type Deps struct {
 	Store *store.Store
+	// State is the enforced policy view; the console previews against it too.
+	State *live.State
+	// Metrics are served on /metrics; Decisions records every enforcement decision.
+	Metrics   *live.Metrics
+	Decisions live.Recorder
 }
 
 // New returns the whole application as one http.Handler: the Gin engine behind Go's

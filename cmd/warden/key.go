@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+)
+
+const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME]
+
+  secret  issue a new secret for the existing key NAME and print it once; the key's previous
+          secret stops working. Only its hash is stored.
+`
+
+// runKey runs `warden key SUBCOMMAND`.
+func runKey(ctx context.Context, e env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(e.stderr, keyUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "secret":
+		return runKeySecret(ctx, e, args[1:])
+	default:
+		fmt.Fprintf(e.stderr, "warden key: unknown subcommand %q\n\n%s", args[0], keyUsage)
+		return exitUsage
+	}
+}
+
+// runKeySecret issues a new secret for a key. The secret alone goes to standard output, so
+// scripts can capture it; the notice goes to standard error.
+func runKeySecret(ctx context.Context, e env, args []string) int {
+	fs := newFlags(e, "key secret")
+	db := dbFlag(fs, e)
+	actor := fs.String("actor", "cli", "who the audit log names as issuing the secret")
+	// The key's name may come before or after the flags.
+	var name string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := fs.Args()
+	if name == "" && len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
+	}
+	if name == "" || len(rest) > 0 {
+		fmt.Fprint(e.stderr, keyUsage)
+		return exitUsage
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return fail(e, "key secret", err)
+	}
+	defer st.Close()
+	secret, err := st.IssueKeySecret(ctx, name, *actor)
+	if err != nil {
+		return fail(e, "key secret", err)
+	}
+	fmt.Fprintln(e.stdout, secret)
+	fmt.Fprintf(e.stderr, "issued a new secret for key %q; it is shown only this once, and the previous secret no longer works\n", name)
+	return exitOK
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver"
+)
+
+const policyUsage = `usage: warden policy COMMAND [flags]
+
+commands (each reads a policy document with -f FILE, or the live database with --db URL):
+  validate -f FILE                 exit 0, or 2 with every problem on stderr
+  access   -f FILE                 effective access of every organization, team and key (JSON)
+  check    -f FILE --key K --server S --tool T [--end-user U] [--agent A]
+                                   one decision (JSON); exit 0 allowed, 1 denied, 2 bad input
+  diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
+                                   who gains and loses which tools (JSON)
+`
+
+// runPolicy is the command-line face of the resolver: the same code the gateway and the
+// console's preview run.
+func runPolicy(ctx context.Context, e env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, policyUsage)
+		return exitUsage
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlags(e, "policy "+sub)
+	src := documentSource{}
+	switch sub {
+	case "validate", "access", "check":
+		fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
+		fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	case "diff":
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, policyUsage)
+		return exitOK
+	default:
+		fmt.Fprintf(e.stderr, "warden policy: unknown command %q\n\n%s", sub, policyUsage)
+		return exitUsage
+	}
+	switch sub {
+	case "validate":
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		if _, err := src.load(ctx); err != nil {
+			return fail(e, "policy validate", err)
+		}
+		return exitOK
+	case "access":
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		doc, err := src.load(ctx)
+		if err != nil {
+			return fail(e, "policy access", err)
+		}
+		return writeJSON(e, resolver.Build(doc).AllAccess())
+	case "check":
+		var r resolver.Request
+		fs.StringVar(&r.Key, "key", "", "key name (required)")
+		fs.StringVar(&r.Server, "server", "", "server name (required)")
+		fs.StringVar(&r.Tool, "tool", "", "tool name (required)")
+		fs.StringVar(&r.EndUser, "end-user", "", "end user named by the request")
+		fs.StringVar(&r.Agent, "agent", "", "agent named by the request")
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		if err := requireFlags(fs, "key", "server", "tool"); err != nil {
+			return fail(e, "policy check", err)
+		}
+		doc, err := src.load(ctx)
+		if err != nil {
+			return fail(e, "policy check", err)
+		}
+		ex, err := resolver.Build(doc).Explain(r)
+		if err != nil {
+			return fail(e, "policy check", models.Errorf(models.EInvalid, "%v", err))
+		}
+		var decidedBy *string
+		if !ex.Decision.Allowed {
+			s := string(ex.Decision.DecidedBy)
+			decidedBy = &s
+		}
+		code := writeJSON(e, struct {
+			Allowed     bool                 `json:"allowed"`
+			DecidedBy   *string              `json:"decided_by"`
+			Reason      string               `json:"reason,omitempty"`
+			Explanation resolver.Explanation `json:"explanation"`
+		}{ex.Decision.Allowed, decidedBy, ex.Decision.Reason(r), ex})
+		if code != exitOK {
+			return code
+		}
+		if !ex.Decision.Allowed {
+			return exitFailure
+		}
+		return exitOK
+	}
+	// diff
+	before, after := documentSource{}, documentSource{}
+	fs.StringVar(&before.file, "before", "", "the state before the change (policy document)")
+	fs.StringVar(&before.db, "db", "", "use the live database as the state before the change")
+	fs.StringVar(&after.file, "after", "", "the state after the change (policy document, required)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if after.file == "" {
+		return fail(e, "policy diff", models.Errorf(models.EInvalid, "--after FILE is required"))
+	}
+	a, err := before.load(ctx)
+	if err != nil {
+		return fail(e, "policy diff", err)
+	}
+	b, err := after.load(ctx)
+	if err != nil {
+		return fail(e, "policy diff", err)
+	}
+	return writeJSON(e, resolver.Diff(resolver.Build(a), resolver.Build(b)))
+}
+
+// documentSource is a policy document from a file or from the live database.
+type documentSource struct{ file, db string }
+
+func (s documentSource) load(ctx context.Context) (*models.Document, error) {
+	switch {
+	case s.file != "" && s.db != "":
+		return nil, models.Errorf(models.EInvalid, "give either a file or --db, not both")
+	case s.db != "":
+		st, err := openStore(ctx, s.db)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		doc, _, err := st.LoadDocument(ctx)
+		return doc, err
+	case s.file != "":
+		return readDocument(s.file)
+	}
+	return nil, models.Errorf(models.EInvalid, "a policy document is required: -f FILE (or --before FILE), or --db URL")
+}
+
+func requireFlags(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			return models.Errorf(models.EInvalid, "--%s is required", n)
+		}
+	}
+	return nil
+}
+
+func writeJSON(e env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(e.stderr, "warden: write JSON: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}

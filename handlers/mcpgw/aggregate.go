@@ -1,0 +1,496 @@
+package mcpgw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/warden-mcp/warden/models/live"
+)
+
+// Separator joins a server and a tool name in the aggregate endpoint: github__create_issue.
+const Separator = "__"
+
+// upstreamProtocol is the protocol version the aggregate's upstream clients ask for: the latest
+// one negotiated with initialize, which every current server speaks.
+const upstreamProtocol = "2025-11-25"
+
+// aggregator serves /mcp: an MCP server (the SDK's) whose sessions open SDK clients to the
+// upstreams lazily, list their tools as <server>__<tool> and route calls.
+type aggregator struct {
+	g       *Gateway
+	handler *mcp.StreamableHTTPHandler
+	timeout time.Duration
+
+	mu       sync.Mutex
+	sessions map[*mcp.ServerSession]*aggSession
+	owners   map[string]owner // aggregate session id -> the key that opened it
+}
+
+type owner struct {
+	key  string
+	seen time.Time
+}
+
+// aggSession is one client session of /mcp and its upstream sessions.
+type aggSession struct {
+	a  *aggregator
+	ss *mcp.ServerSession
+
+	mu     sync.Mutex
+	ups    map[string]*upstreamConn
+	closed bool
+	// progress maps the progress tokens of calls in flight to their request contexts.
+	progress sync.Map
+}
+
+// upstreamConn is one upstream session of an aggregate session.
+type upstreamConn struct {
+	cfg live.Upstream
+	mu  sync.Mutex // held while connecting
+	cs  *mcp.ClientSession
+}
+
+func newAggregator(g *Gateway, timeout time.Duration) *aggregator {
+	a := &aggregator{g: g, timeout: timeout, sessions: map[*mcp.ServerSession]*aggSession{}, owners: map[string]owner{}}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "warden", Title: "Warden MCP gateway", Version: "1"}, &mcp.ServerOptions{
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		Instructions: "Tools of every MCP server your Warden key may use, named <server>" + Separator + "<tool>.",
+	})
+	srv.AddReceivingMiddleware(a.middleware)
+	a.handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		SessionTimeout: timeout,
+		// Every request carries a Warden key; Warden is commonly reached through a proxy whose Host
+		// is not loopback.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        g.maxBody,
+	})
+	return a
+}
+
+// ServeAggregate serves /mcp. Every request is authenticated; a session is bound to the key that
+// opened it.
+func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := &exchange{g: g, w: w, r: r, server: ""}
+	pol, rev, err := g.enf.Policy()
+	w.Header().Set(RevisionHeader, fmt.Sprint(rev))
+	if err != nil {
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+err.Error(), nil)
+		return
+	}
+	if r.Method == http.MethodPost {
+		// Read the body to name the request in error answers; the SDK reads it again.
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+		if err != nil {
+			x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, "reading request body: "+err.Error(), nil)
+			return
+		}
+		x.in, _ = parseBody(raw)
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+	}
+	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
+		x.fail(http.StatusUnauthorized, CodeUnauthorized, err.Error(), nil)
+		return
+	}
+	acc, err := pol.Access(pr)
+	if err != nil {
+		x.fail(http.StatusForbidden, CodeForbidden, err.Error(), map[string]any{"reason": err.Error()})
+		return
+	}
+	if acc.Count() == 0 {
+		reason := fmt.Sprintf("key %q may use no tool of any server", pr.Key)
+		x.fail(http.StatusForbidden, CodeForbidden, reason, map[string]any{"reason": reason, "key": pr.Key})
+		return
+	}
+	if sid := r.Header.Get("Mcp-Session-Id"); sid != "" {
+		if !g.agg.owns(sid, pr.Key) {
+			x.fail(http.StatusForbidden, CodeForbidden, "this session was opened with another key", nil)
+			return
+		}
+	} else if r.Method == http.MethodPost {
+		w = &bindingWriter{ResponseWriter: w, a: g.agg, key: pr.Key}
+	}
+	g.agg.handler.ServeHTTP(w, r)
+	g.obs.Latency("", methodLabel(x.in), time.Since(start))
+}
+
+// bindingWriter records which key opened a session when the SDK assigns its id.
+type bindingWriter struct {
+	http.ResponseWriter
+	a     *aggregator
+	key   string
+	bound bool
+}
+
+func (b *bindingWriter) WriteHeader(code int) {
+	if !b.bound {
+		b.bound = true
+		if sid := b.Header().Get("Mcp-Session-Id"); sid != "" {
+			b.a.bind(sid, b.key)
+		}
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *bindingWriter) Write(p []byte) (int, error) {
+	if !b.bound {
+		b.WriteHeader(http.StatusOK)
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *bindingWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
+func (b *bindingWriter) Flush() {
+	if !b.bound {
+		b.WriteHeader(http.StatusOK)
+	}
+	http.NewResponseController(b.ResponseWriter).Flush()
+}
+
+func (a *aggregator) bind(sid, key string) {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.owners) > 1024 {
+		for id, o := range a.owners {
+			if now.Sub(o.seen) > a.timeout {
+				delete(a.owners, id)
+			}
+		}
+	}
+	a.owners[sid] = owner{key: key, seen: now}
+}
+
+// owns reports whether key may use session sid (unknown sessions are left to the SDK's 404).
+func (a *aggregator) owns(sid, key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.owners[sid]
+	if !ok {
+		return true
+	}
+	if o.key != key {
+		return false
+	}
+	o.seen = time.Now()
+	a.owners[sid] = o
+	return true
+}
+
+func (a *aggregator) middleware(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			if r, ok := req.(*mcp.ListToolsRequest); ok {
+				return a.listTools(ctx, r)
+			}
+		case "tools/call":
+			if r, ok := req.(*mcp.CallToolRequest); ok {
+				return a.callTool(ctx, r)
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// principal authenticates the HTTP request that carried an MCP request.
+func (a *aggregator) principal(extra *mcp.RequestExtra) (*Policy, Principal, error) {
+	pol, _, err := a.g.enf.Policy()
+	if err != nil {
+		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnavailable, Message: "Warden has no current policy to enforce: " + err.Error()}
+	}
+	var h http.Header
+	if extra != nil {
+		h = extra.Header
+	}
+	pr, err := pol.PrincipalFrom(h, a.g.enf.Now())
+	if err != nil {
+		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnauthorized, Message: err.Error()}
+	}
+	return pol, pr, nil
+}
+
+func (a *aggregator) listTools(ctx context.Context, req *mcp.ListToolsRequest) (*mcp.ListToolsResult, error) {
+	pol, pr, err := a.principal(req.Extra)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := pol.Access(pr)
+	if err != nil {
+		return nil, &jsonrpc.Error{Code: CodeForbidden, Message: err.Error()}
+	}
+	sess := a.session(req.Session)
+	servers := acc.Servers()
+	lists := make([][]*mcp.Tool, len(servers))
+	var wg sync.WaitGroup
+	for i, name := range servers {
+		up, ok := pol.View.Upstreams[name]
+		if !ok || up.URL == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tools, err := sess.listUpstream(ctx, name, up)
+			if err != nil {
+				a.g.obs.UpstreamError(name)
+				a.g.log.Warn("mcp aggregate: listing an upstream failed", "server", name, "err", describe(err))
+				return
+			}
+			allowed := acc[name]
+			for _, t := range tools {
+				if _, ok := searchStrings(allowed, t.Name); ok {
+					c := *t
+					c.Name = name + Separator + t.Name
+					lists[i] = append(lists[i], &c)
+				}
+			}
+			a.g.obs.List(pr, name, pol.View.Revision, a.g.enf.Now())
+		}()
+	}
+	wg.Wait()
+	out := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
+	for _, l := range lists {
+		out.Tools = append(out.Tools, l...)
+	}
+	return out, nil
+}
+
+// split finds the server and tool of an aggregate tool name: the first split at Separator whose
+// left part is a server of the view.
+func split(pol *Policy, name string) (server, tool string) {
+	for i := 0; ; {
+		j := strings.Index(name[i:], Separator)
+		if j < 0 {
+			break
+		}
+		s := name[:i+j]
+		if _, ok := pol.View.Upstreams[s]; ok {
+			return s, name[i+j+len(Separator):]
+		}
+		i += j + 1
+	}
+	if s, t, ok := strings.Cut(name, Separator); ok {
+		return s, t
+	}
+	return "", name
+}
+
+func (a *aggregator) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	pol, pr, err := a.principal(req.Extra)
+	if err != nil {
+		return nil, err
+	}
+	server, tool := split(pol, req.Params.Name)
+	d, reason := pol.Decide(pr, server, tool)
+	a.g.obs.Decision("call", pr, server, tool, d, pol.View.Revision, a.g.enf.Now())
+	if !d.Allowed {
+		data, _ := json.Marshal(map[string]any{"decided_by": d.DecidedBy, "principal": d.Principal, "level": d.Level,
+			"cause": d.Cause, "revision": pol.View.Revision})
+		return nil, &jsonrpc.Error{Code: CodeDenied, Message: reason, Data: data}
+	}
+	up, ok := pol.View.Upstreams[server]
+	if !ok || up.URL == "" {
+		return nil, &jsonrpc.Error{Code: CodeNotFound, Message: fmt.Sprintf("server %q has no upstream URL", server)}
+	}
+	sess := a.session(req.Session)
+	cs, err := sess.upstream(ctx, server, up)
+	if err != nil {
+		a.g.obs.UpstreamError(server)
+		return nil, &jsonrpc.Error{Code: CodeUpstreamUnavailable, Message: fmt.Sprintf("upstream server %q is unreachable: %s", server, describe(err))}
+	}
+	p := &mcp.CallToolParams{Meta: req.Params.Meta, Name: tool}
+	if len(req.Params.Arguments) > 0 {
+		p.Arguments = req.Params.Arguments
+	}
+	if tok := req.Params.GetProgressToken(); tok != nil {
+		k := fmt.Sprint(tok)
+		sess.progress.Store(k, ctx)
+		// The SDK client may hand over the last progress notifications after the call's result
+		// (it queues notifications but retires responses at once): keep the token a little.
+		defer time.AfterFunc(5*time.Second, func() { sess.progress.CompareAndDelete(k, ctx) })
+	}
+	res, err := cs.CallTool(ctx, p)
+	if err != nil {
+		var werr *jsonrpc.Error
+		if errors.As(err, &werr) {
+			return nil, werr // the upstream's own answer
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		a.g.obs.UpstreamError(server)
+		sess.drop(server, cs)
+		return nil, &jsonrpc.Error{Code: CodeUpstreamUnavailable, Message: fmt.Sprintf("upstream server %q is unreachable: %s", server, describe(err))}
+	}
+	return res, nil
+}
+
+// session returns the state of an aggregate session, creating it on first use.
+func (a *aggregator) session(ss *mcp.ServerSession) *aggSession {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[ss]
+	if !ok {
+		s = &aggSession{a: a, ss: ss, ups: map[string]*upstreamConn{}}
+		a.sessions[ss] = s
+		go func() {
+			ss.Wait()
+			a.mu.Lock()
+			delete(a.sessions, ss)
+			delete(a.owners, ss.ID())
+			a.mu.Unlock()
+			s.close()
+		}()
+	}
+	return s
+}
+
+func (s *aggSession) close() {
+	s.mu.Lock()
+	s.closed = true
+	ups := s.ups
+	s.ups = map[string]*upstreamConn{}
+	s.mu.Unlock()
+	for _, c := range ups {
+		c.mu.Lock()
+		if c.cs != nil {
+			c.cs.Close()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// upstream returns the session's client session to a server, connecting on first use (and again
+// when the server's URL or headers changed).
+func (s *aggSession) upstream(ctx context.Context, name string, up live.Upstream) (*mcp.ClientSession, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("session closed")
+	}
+	c := s.ups[name]
+	var stale *upstreamConn
+	if c != nil && (c.cfg.URL != up.URL || !maps.Equal(c.cfg.Headers, up.Headers)) {
+		stale, c = c, nil
+	}
+	if c == nil {
+		c = &upstreamConn{cfg: up}
+		s.ups[name] = c
+	}
+	s.mu.Unlock()
+	if stale != nil {
+		go func() {
+			stale.mu.Lock()
+			if stale.cs != nil {
+				stale.cs.Close()
+			}
+			stale.mu.Unlock()
+		}()
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cs != nil {
+		return c.cs, nil
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "warden-gateway", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(ctx context.Context, r *mcp.ProgressNotificationClientRequest) {
+			// Progress tokens are the client's own (passed through in _meta), so they go back as
+			// they are, on the stream of the call they belong to; one that comes after the call's
+			// result (the SDK client queues notifications but hands over results at once) goes on
+			// the session's standalone stream.
+			if callCtx, ok := s.progress.Load(fmt.Sprint(r.Params.ProgressToken)); ok {
+				if err := s.ss.NotifyProgress(callCtx.(context.Context), r.Params); err != nil {
+					s.ss.NotifyProgress(context.Background(), r.Params)
+				}
+			}
+		},
+	})
+	tr := &mcp.StreamableClientTransport{
+		Endpoint: up.URL,
+		HTTPClient: &http.Client{Transport: headerTransport{base: s.a.g.client.Transport, headers: up.Headers},
+			CheckRedirect: s.a.g.client.CheckRedirect},
+		DisableStandaloneSSE: true,
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cs, err := client.Connect(cctx, tr, &mcp.ClientSessionOptions{ProtocolVersion: upstreamProtocol})
+	if err != nil {
+		s.mu.Lock()
+		if s.ups[name] == c {
+			delete(s.ups, name)
+		}
+		s.mu.Unlock()
+		return nil, err
+	}
+	c.cs = cs
+	return cs, nil
+}
+
+// listUpstream lists every tool of an upstream, all pages.
+func (s *aggSession) listUpstream(ctx context.Context, name string, up live.Upstream) ([]*mcp.Tool, error) {
+	cs, err := s.upstream(ctx, name, up)
+	if err != nil {
+		return nil, err
+	}
+	var out []*mcp.Tool
+	params := &mcp.ListToolsParams{}
+	for pages := 0; pages < 100; pages++ {
+		res, err := cs.ListTools(ctx, params)
+		if err != nil {
+			var werr *jsonrpc.Error
+			if !errors.As(err, &werr) && ctx.Err() == nil {
+				s.drop(name, cs)
+			}
+			return nil, err
+		}
+		out = append(out, res.Tools...)
+		if res.NextCursor == "" {
+			break
+		}
+		params = &mcp.ListToolsParams{Cursor: res.NextCursor}
+	}
+	return out, nil
+}
+
+// drop forgets a broken upstream session so the next request reconnects.
+func (s *aggSession) drop(name string, cs *mcp.ClientSession) {
+	s.mu.Lock()
+	if c := s.ups[name]; c != nil && c.cs == cs {
+		delete(s.ups, name)
+	}
+	s.mu.Unlock()
+	go cs.Close()
+}
+
+// headerTransport adds a server's upstream headers to every request.
+type headerTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.headers) > 0 {
+		r = r.Clone(r.Context())
+		for k, v := range t.headers {
+			r.Header.Set(k, v)
+		}
+	}
+	return t.base.RoundTrip(r)
+}

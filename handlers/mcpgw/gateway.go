@@ -1,0 +1,636 @@
+package mcpgw
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/warden-mcp/warden/models/live"
+)
+
+// Config is what the gateway needs. Views is required; the rest is optional.
+type Config struct {
+	Views    Views
+	Recorder live.Recorder
+	Metrics  *live.Metrics
+	// Transport reaches the upstream servers; nil means a transport tuned for a relay.
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	// MaxBodyBytes bounds a POST body (default 4 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// SessionTimeout closes idle sessions of the aggregate endpoint /mcp (default 30 minutes).
+	SessionTimeout time.Duration
+	// Now is the clock for key expiry (default time.Now).
+	Now func() time.Time
+}
+
+// Gateway is the MCP enforcement point: /mcp/:server relays one upstream, /mcp aggregates all
+// the servers a key may use.
+type Gateway struct {
+	enf      *Enforcer
+	obs      Observer
+	client   *http.Client
+	log      *slog.Logger
+	maxBody  int64
+	maxEvent int
+	agg      *aggregator
+}
+
+// New returns a gateway.
+func New(cfg Config) *Gateway {
+	tr := cfg.Transport
+	if tr == nil {
+		tr = NewTransport()
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	g := &Gateway{
+		enf: NewEnforcer(cfg.Views, cfg.Now),
+		obs: Observer{Recorder: cfg.Recorder, Metrics: cfg.Metrics},
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // never carry upstream credentials to another address
+		}},
+		log:      log,
+		maxBody:  cfg.MaxBodyBytes,
+		maxEvent: 64 << 20,
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = 4 << 20
+	}
+	timeout := cfg.SessionTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	g.agg = newAggregator(g, timeout)
+	return g
+}
+
+// NewTransport is the default upstream transport: keep-alive connections to each upstream, no
+// compression (the gateway reads what it relays), a short dial timeout so an unreachable upstream
+// is reported quickly.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        512,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		DisableCompression:  true,
+	}
+}
+
+// Enforcer is the gateway's enforcer (shared with the decision API).
+func (g *Gateway) Enforcer() *Enforcer { return g.enf }
+
+// Observer is where the gateway records decisions and metrics.
+func (g *Gateway) Observer() Observer { return g.obs }
+
+// Server is the Gin handler of /mcp/:server.
+func (g *Gateway) Server(c *gin.Context) { g.ServeServer(c.Writer, c.Request, c.Param("server")) }
+
+// Aggregate is the Gin handler of /mcp.
+func (g *Gateway) Aggregate(c *gin.Context) { g.ServeAggregate(c.Writer, c.Request) }
+
+// exchange is one client request relayed to one upstream.
+type exchange struct {
+	g      *Gateway
+	w      http.ResponseWriter
+	r      *http.Request
+	server string
+	pol    *Policy
+	pr     Principal
+	in     *body
+	inRaw  []byte
+	local  [][]byte  // answers the gateway gives itself (denials)
+	calls  []pending // forwarded requests
+}
+
+// pending is a forwarded request still owed a response.
+type pending struct {
+	id       jsonrpc.ID
+	key      string
+	toolList bool
+	answered bool
+}
+
+// ServeServer relays one MCP Streamable HTTP request to the upstream registered as server,
+// enforcing the policy on tools/list and tools/call.
+func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server string) {
+	start := time.Now()
+	x := &exchange{g: g, w: w, r: r, server: server}
+	observed := false
+	defer func() {
+		if observed {
+			g.obs.Latency(server, methodLabel(x.in), time.Since(start))
+		}
+	}()
+
+	pol, rev, err := g.enf.Policy()
+	w.Header().Set(RevisionHeader, fmt.Sprint(rev))
+	if err != nil {
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+err.Error(), nil)
+		return
+	}
+	x.pol = pol
+	switch r.Method {
+	case http.MethodPost:
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, fmt.Sprintf("request body larger than %d bytes", g.maxBody), nil)
+			} else {
+				x.fail(http.StatusBadRequest, jsonrpc.CodeParseError, "reading request body: "+err.Error(), nil)
+			}
+			return
+		}
+		if x.in, err = parseBody(raw); err != nil {
+			x.fail(http.StatusBadRequest, jsonrpc.CodeParseError, "not a JSON-RPC message or batch: "+err.Error(), nil)
+			return
+		}
+		x.inRaw = raw
+	case http.MethodGet, http.MethodDelete:
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		x.fail(http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "method not allowed", nil)
+		return
+	}
+
+	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
+		x.fail(http.StatusUnauthorized, CodeUnauthorized, err.Error(), nil)
+		return
+	}
+	x.pr = pr
+	up, ok := pol.View.Upstreams[server]
+	if !ok || up.URL == "" {
+		x.fail(http.StatusNotFound, CodeNotFound, fmt.Sprintf("unknown server %q", server), nil)
+		return
+	}
+	observed = true
+	acc, err := pol.Access(pr)
+	if err != nil {
+		x.fail(http.StatusForbidden, CodeForbidden, err.Error(), map[string]any{"reason": err.Error(), "server": server})
+		return
+	}
+	if len(acc[server]) == 0 {
+		reason := pol.NoAccessReason(pr, server)
+		x.fail(http.StatusForbidden, CodeForbidden, fmt.Sprintf("key %q may use no tool of server %q: %s", pr.Key, server, reason),
+			map[string]any{"reason": reason, "server": server, "key": pr.Key})
+		return
+	}
+
+	var fwd []byte
+	if x.in != nil {
+		fwd = x.plan()
+		if fwd == nil {
+			x.writeLocal()
+			return
+		}
+	}
+	x.relay(up, fwd)
+}
+
+// plan decides every tools/call of the POST body and returns the body to forward: the original
+// bytes when nothing was denied, the remaining messages otherwise, nil when nothing remains.
+func (x *exchange) plan() []byte {
+	now := x.g.enf.Now()
+	denied := false
+	keep := x.in.msgs[:0:0]
+	for _, m := range x.in.msgs {
+		if m.req == nil {
+			keep = append(keep, m)
+			continue
+		}
+		if m.req.Method == "tools/call" {
+			tool := toolName(m.req.Params)
+			d, reason := x.pol.Decide(x.pr, x.server, tool)
+			x.g.obs.Decision("call", x.pr, x.server, tool, d, x.pol.View.Revision, now)
+			if !d.Allowed {
+				denied = true
+				if m.req.IsCall() {
+					x.local = append(x.local, errorResponse(m.req.ID, CodeDenied, reason, map[string]any{
+						"decided_by": d.DecidedBy, "principal": d.Principal, "level": d.Level, "cause": d.Cause,
+						"revision": x.pol.View.Revision,
+					}))
+				}
+				continue
+			}
+		}
+		if m.req.IsCall() {
+			x.calls = append(x.calls, pending{id: m.req.ID, key: idKey(m.req.ID), toolList: m.req.Method == "tools/list"})
+		}
+		keep = append(keep, m)
+	}
+	if !denied {
+		return x.inRaw
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, m := range keep {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m.raw)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// relay sends the request upstream and relays the answer.
+func (x *exchange) relay(up live.Upstream, fwd []byte) {
+	r := x.r
+	var rd io.Reader
+	if fwd != nil {
+		rd = bytes.NewReader(fwd)
+	}
+	ureq, err := http.NewRequestWithContext(r.Context(), r.Method, up.URL, rd)
+	if err != nil {
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(fmt.Errorf("bad upstream URL"))
+		return
+	}
+	copyRequestHeaders(ureq.Header, r.Header)
+	for k, v := range up.Headers {
+		ureq.Header.Set(k, v)
+	}
+	resp, err := x.g.client.Do(ureq)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		x.g.obs.UpstreamError(x.server)
+	}
+	h := x.w.Header()
+	copyResponseHeaders(h, resp.Header)
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch ct := mediaType(resp.Header.Get("Content-Type")); {
+	case ok2xx && ct == "text/event-stream":
+		h.Del("Content-Length")
+		x.relaySSE(resp)
+	case ok2xx && ct == "application/json" && r.Method == http.MethodPost:
+		x.relayJSON(resp)
+	case ok2xx && len(x.local) > 0:
+		// The upstream took the rest of a batch (notifications, responses) without answering.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		h.Del("Content-Length")
+		h.Del("Content-Type")
+		x.writeLocal()
+	default:
+		x.w.WriteHeader(resp.StatusCode)
+		copyBody(x.w, resp.Body)
+	}
+}
+
+// relayJSON relays a JSON answer, filtering tools/list results and adding local answers.
+func (x *exchange) relayJSON(resp *http.Response) {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(x.g.maxEvent)+1))
+	if err != nil || len(raw) > x.g.maxEvent {
+		if x.r.Context().Err() != nil {
+			return
+		}
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(fmt.Errorf("reading the answer: %v", errOr(err, "too large")))
+		return
+	}
+	changed := len(x.local) > 0
+	out := raw
+	if changed || x.hasToolList() || mayBeToolList(raw) {
+		if b, err := parseBody(raw); err == nil {
+			msgs := make([][]byte, 0, len(b.msgs)+len(x.local))
+			for _, m := range b.msgs {
+				if nb, ok := x.rewrite(m); ok {
+					msgs = append(msgs, nb)
+					changed = true
+				} else {
+					msgs = append(msgs, m.raw)
+				}
+			}
+			if changed {
+				msgs = append(msgs, x.local...)
+				out = joinMessages(msgs, b.batch || len(msgs) > 1)
+			}
+		}
+	}
+	h := x.w.Header()
+	h.Set("Content-Length", fmt.Sprint(len(out)))
+	x.w.WriteHeader(resp.StatusCode)
+	x.w.Write(out)
+}
+
+// relaySSE relays an event stream event by event, flushing each, filtering tools/list results.
+// When the upstream stream breaks, requests still owed a response get a JSON-RPC error, so a
+// client never waits for an answer that cannot come.
+func (x *exchange) relaySSE(resp *http.Response) {
+	rc := http.NewResponseController(x.w)
+	x.w.WriteHeader(resp.StatusCode)
+	out := make([]byte, 0, 4096)
+	for _, l := range x.local {
+		out = appendMessageEvent(out, l)
+	}
+	if len(out) > 0 {
+		x.w.Write(out)
+	}
+	rc.Flush()
+	rd := newSSEReader(resp.Body, x.g.maxEvent)
+	var ev sseEvent
+	for {
+		err := rd.next(&ev)
+		if err != nil {
+			if err == io.EOF || x.r.Context().Err() != nil {
+				return
+			}
+			x.g.obs.UpstreamError(x.server)
+			out = out[:0]
+			for i := range x.calls {
+				if c := &x.calls[i]; !c.answered {
+					out = appendMessageEvent(out, errorResponse(c.id, CodeUpstreamUnavailable,
+						fmt.Sprintf("upstream server %q is unreachable: the stream broke before it answered (%s)", x.server, describe(err)), nil))
+				}
+			}
+			if len(out) > 0 {
+				x.w.Write(out)
+				rc.Flush()
+			}
+			return
+		}
+		var repl []byte
+		if ev.hasData && (ev.name == "" || ev.name == "message") {
+			if m, derr := decode(ev.data); derr == nil && m.res != nil {
+				if nb, ok := x.rewrite(m); ok {
+					repl = nb
+				}
+			}
+		}
+		out = appendEvent(out[:0], &ev, repl)
+		if _, err := x.w.Write(out); err != nil {
+			return
+		}
+		rc.Flush()
+	}
+}
+
+// rewrite marks a response answered and filters it when it is a tools/list result: the result of
+// a tools/list request of this POST, or any result shaped like one (a resumed stream may carry
+// answers to earlier POSTs; filtering them too fails closed).
+func (x *exchange) rewrite(m message) ([]byte, bool) {
+	if m.res == nil {
+		return nil, false
+	}
+	toolList := false
+	if k := idKey(m.res.ID); k != "" {
+		for i := range x.calls {
+			if c := &x.calls[i]; !c.answered && c.key == k {
+				c.answered = true
+				toolList = c.toolList
+				break
+			}
+		}
+	}
+	if m.res.Error != nil || len(m.res.Result) == 0 || (!toolList && !mayBeToolList(m.res.Result)) {
+		return nil, false
+	}
+	acc, err := x.pol.Access(x.pr)
+	if err != nil {
+		return nil, false
+	}
+	tools := acc[x.server]
+	out, ok := filterTools(m.res.Result, func(name string) bool {
+		_, found := searchStrings(tools, name)
+		return found
+	})
+	if !ok {
+		return nil, false
+	}
+	x.g.obs.List(x.pr, x.server, x.pol.View.Revision, x.g.enf.Now())
+	b, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: m.res.ID, Result: out})
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+func (x *exchange) hasToolList() bool {
+	for _, c := range x.calls {
+		if c.toolList {
+			return true
+		}
+	}
+	return false
+}
+
+// upstreamDown answers when the upstream could not be reached: every forwarded request gets a
+// JSON-RPC error (with the local answers, as a normal JSON-RPC exchange); a request carrying no
+// JSON-RPC request (GET stream, DELETE, notifications) gets 502.
+func (x *exchange) upstreamDown(err error) {
+	msg := fmt.Sprintf("upstream server %q is unreachable: %s", x.server, describe(err))
+	x.g.log.Warn("mcp upstream unreachable", "server", x.server, "err", describe(err))
+	if len(x.calls) == 0 && len(x.local) == 0 {
+		x.fail(http.StatusBadGateway, CodeUpstreamUnavailable, msg, map[string]any{"server": x.server})
+		return
+	}
+	for _, c := range x.calls {
+		x.local = append(x.local, errorResponse(c.id, CodeUpstreamUnavailable, msg, map[string]any{"server": x.server}))
+	}
+	x.writeLocal()
+}
+
+// writeLocal answers the POST with the local answers, as JSON or as an event stream, whichever
+// the client accepts.
+func (x *exchange) writeLocal() {
+	h := x.w.Header()
+	batch := x.in != nil && x.in.batch
+	jsonOK, streamOK := accepts(x.r.Header.Values("Accept"))
+	if !jsonOK && streamOK {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		var out []byte
+		for _, l := range x.local {
+			out = appendMessageEvent(out, l)
+		}
+		x.w.WriteHeader(http.StatusOK)
+		x.w.Write(out)
+		return
+	}
+	out := joinMessages(x.local, batch || len(x.local) > 1)
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", fmt.Sprint(len(out)))
+	x.w.WriteHeader(http.StatusOK)
+	x.w.Write(out)
+}
+
+// fail answers with an HTTP error whose body is a JSON-RPC error response (id of the request
+// when the body is one request, else null), so MCP SDK clients surface the message.
+func (x *exchange) fail(status int, code int64, msg string, data map[string]any) {
+	var id jsonrpc.ID
+	if x.in != nil && !x.in.batch && x.in.msgs[0].req != nil {
+		id = x.in.msgs[0].req.ID
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["status"] = status
+	if _, ok := data["reason"]; !ok {
+		data["reason"] = msg
+	}
+	out := errorResponse(id, code, msg, data)
+	h := x.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", fmt.Sprint(len(out)))
+	x.w.WriteHeader(status)
+	x.w.Write(out)
+}
+
+func joinMessages(msgs [][]byte, array bool) []byte {
+	if !array && len(msgs) == 1 {
+		return msgs[0]
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// Headers never forwarded upstream: hop-by-hop headers, the client's Warden credentials and
+// browser context (the gateway is the upstream's client), and Accept-Encoding (the gateway reads
+// what it relays).
+var dropRequest = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Content-Length": true, "Host": true, "Authorization": true, "Cookie": true, "Accept-Encoding": true,
+	"Origin": true, "Referer": true,
+}
+
+// Headers never relayed to the client: hop-by-hop headers, and what belongs to the upstream's own
+// origin (cookies, CORS policy, redirect targets).
+var dropResponse = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Set-Cookie": true, "Location": true, "Alt-Svc": true,
+}
+
+func copyRequestHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		if dropRequest[k] || strings.HasPrefix(k, "X-Warden-") || strings.HasPrefix(k, "Sec-Fetch-") {
+			continue
+		}
+		dst[k] = vv
+	}
+	for _, f := range src.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			dst.Del(strings.TrimSpace(name))
+		}
+	}
+}
+
+func copyResponseHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		if dropResponse[k] || strings.HasPrefix(k, "Access-Control-") || strings.HasPrefix(k, "X-Warden-") {
+			continue
+		}
+		dst[k] = vv
+	}
+	for _, f := range src.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			dst.Del(strings.TrimSpace(name))
+		}
+	}
+}
+
+// copyBody copies a body, flushing as data arrives (a stream of an unknown type stays live).
+func copyBody(w http.ResponseWriter, r io.Reader) {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func mediaType(v string) string {
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// describe says what went wrong reaching an upstream without its URL (which may carry
+// credentials in its query).
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("%s: %v", oe.Op, oe.Err)
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection lost"
+	}
+	return err.Error()
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+func searchStrings(sorted []string, s string) (int, bool) {
+	lo, hi := 0, len(sorted)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if sorted[m] < s {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(sorted) && sorted[lo] == s
+}

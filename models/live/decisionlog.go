@@ -1,0 +1,298 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/store"
+)
+
+// Defaults of DecisionLogOptions.
+const (
+	DefaultDecisionRetention = 30 * 24 * time.Hour
+	DefaultDecisionBuffer    = 10000
+	DefaultDecisionBatch     = 500
+	DefaultDecisionFlush     = time.Second
+	DefaultDecisionPrune     = time.Hour
+)
+
+const (
+	decisionWriteTimeout = 10 * time.Second
+	decisionPruneTimeout = 5 * time.Minute
+)
+
+// DecisionLogOptions configure a DecisionLog. Zero values take the defaults.
+type DecisionLogOptions struct {
+	// Retention is how long rows are kept; older ones are pruned every PruneInterval. Default
+	// DefaultDecisionRetention; negative keeps rows forever.
+	Retention time.Duration
+	// Buffer is how many records may wait for the writer; Record drops (and counts) beyond it.
+	Buffer int
+	// BatchSize is the most records one write carries; a full batch is written at once.
+	BatchSize int
+	// FlushInterval is the longest a record waits before it is written (also the retry period
+	// after a failed write).
+	FlushInterval time.Duration
+	// PruneInterval is the period of retention pruning (the first prune runs at start).
+	PruneInterval time.Duration
+	Metrics       *Metrics
+	Clock         func() time.Time
+	Logger        *slog.Logger
+}
+
+// DecisionLog is the Recorder that writes decision records to the database's decision log off
+// the request path: Record only queues (dropping and counting in Metrics.DecisionLogDropped when
+// the queue is full), and one goroutine writes batches and prunes by retention. Failed writes are
+// retried; while the database is behind, the writer holds at most a few batches and the queue
+// fills, so memory stays bounded.
+type DecisionLog struct {
+	st         *store.Store
+	in         chan DecisionRecord
+	retention  time.Duration
+	batch      int
+	maxPending int
+	flushEvery time.Duration
+	pruneEvery time.Duration
+	m          *Metrics
+	clock      func() time.Time
+	log        *slog.Logger
+
+	// ctx bounds the writer's database calls; Close cancels it when its own context ends, so
+	// the writer gives up on what is left and counts it as dropped.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	closed   atomic.Bool
+	stop     chan struct{}
+	done     chan struct{}
+	closeErr error // set before done is closed
+}
+
+var _ Recorder = (*DecisionLog)(nil)
+
+// NewDecisionLog starts a decision log writing to st. Close it to flush what is left.
+func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
+	l := &DecisionLog{
+		st: st, retention: opts.Retention, batch: opts.BatchSize, flushEvery: opts.FlushInterval,
+		pruneEvery: opts.PruneInterval, m: opts.Metrics, clock: opts.Clock, log: opts.Logger,
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	buf := opts.Buffer
+	if buf <= 0 {
+		buf = DefaultDecisionBuffer
+	}
+	l.in = make(chan DecisionRecord, buf)
+	if l.retention == 0 {
+		l.retention = DefaultDecisionRetention
+	}
+	if l.batch <= 0 {
+		l.batch = DefaultDecisionBatch
+	}
+	l.maxPending = 4 * l.batch
+	if l.flushEvery <= 0 {
+		l.flushEvery = DefaultDecisionFlush
+	}
+	if l.pruneEvery <= 0 {
+		l.pruneEvery = DefaultDecisionPrune
+	}
+	if l.clock == nil {
+		l.clock = time.Now
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	go l.run()
+	return l
+}
+
+// Record queues r for writing. It never blocks: when the queue is full, or after Close, the
+// record is dropped and counted.
+func (l *DecisionLog) Record(r DecisionRecord) {
+	if !l.closed.Load() {
+		select {
+		case l.in <- r:
+			return
+		default:
+		}
+	}
+	if l.m != nil {
+		l.m.DecisionLogDropped.Inc()
+	}
+}
+
+// Close stops accepting records and writes the queued ones, retrying until ctx ends. Records
+// that could not be written by then are dropped (and counted); the error says so.
+func (l *DecisionLog) Close(ctx context.Context) error {
+	if l.closed.CompareAndSwap(false, true) {
+		close(l.stop)
+	}
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		l.cancel()
+		<-l.done
+	}
+	return l.closeErr
+}
+
+func (l *DecisionLog) run() {
+	// Pruning runs beside the writer, so a long prune never holds records back.
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		l.pruneLoop(l.ctx)
+	}()
+	defer func() {
+		l.cancel()
+		<-pruned
+		close(l.done)
+	}()
+	flushT := time.NewTicker(l.flushEvery)
+	defer flushT.Stop()
+
+	var pending []models.Decision
+	var retryAt time.Time // after a failed write, full batches wait until then
+	failing := false
+	flush := func() {
+		var err error
+		pending, err = l.write(l.ctx, pending)
+		if err != nil {
+			retryAt = time.Now().Add(l.flushEvery)
+			if !failing {
+				l.log.Warn("decision log: write failed; retrying", "pending", len(pending), "error", err)
+			}
+			failing = true
+			return
+		}
+		if failing {
+			l.log.Info("decision log: writing again")
+		}
+		failing = false
+	}
+	for {
+		in := l.in
+		if len(pending) >= l.maxPending {
+			in = nil // the database is behind: let the queue fill, and Record drop
+		}
+		select {
+		case r := <-in:
+			pending = append(pending, toDecision(r, l.clock))
+			if len(pending) >= l.batch && time.Now().After(retryAt) {
+				flush()
+			}
+		case <-flushT.C:
+			if len(pending) > 0 {
+				flush()
+			}
+		case <-l.stop:
+			for {
+				for drained := false; !drained; {
+					select {
+					case r := <-l.in:
+						pending = append(pending, toDecision(r, l.clock))
+					default:
+						drained = true
+					}
+				}
+				if len(pending) == 0 {
+					return
+				}
+				flush()
+				if len(pending) == 0 {
+					return
+				}
+				select {
+				case <-l.ctx.Done():
+					l.closeErr = fmt.Errorf("decision log: %d records not written at shutdown", len(pending))
+					l.log.Error("decision log: records lost at shutdown", "records", len(pending))
+					if l.m != nil {
+						l.m.DecisionLogDropped.Add(float64(len(pending)))
+					}
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+// write stores pending in batches and returns what is left unwritten.
+func (l *DecisionLog) write(ctx context.Context, pending []models.Decision) ([]models.Decision, error) {
+	for len(pending) > 0 {
+		n := min(len(pending), l.batch)
+		wctx, cancel := context.WithTimeout(ctx, decisionWriteTimeout)
+		err := l.st.InsertDecisions(wctx, pending[:n])
+		cancel()
+		if err != nil {
+			if l.m != nil {
+				l.m.DecisionLogFlushErrors.Inc()
+			}
+			return pending, err
+		}
+		if l.m != nil {
+			l.m.DecisionLogWritten.Add(float64(n))
+		}
+		pending = pending[n:]
+	}
+	return nil, nil
+}
+
+// pruneLoop deletes rows older than the retention at start and every pruneEvery.
+func (l *DecisionLog) pruneLoop(ctx context.Context) {
+	if l.retention < 0 {
+		return
+	}
+	t := time.NewTicker(l.pruneEvery)
+	defer t.Stop()
+	for {
+		l.prune(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (l *DecisionLog) prune(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, decisionPruneTimeout)
+	defer cancel()
+	n, err := l.st.PruneDecisions(ctx, l.clock().Add(-l.retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Warn("decision log: prune failed", "error", err)
+		}
+		return
+	}
+	if n > 0 {
+		l.log.Info("decision log: pruned", "rows", n, "retention", l.retention)
+	}
+}
+
+// toDecision converts a record to its row; a record without a time gets the current one, and
+// one without a kind is a call.
+func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
+	d := models.Decision{
+		At: r.At, Kind: r.Kind, KeyName: r.Key, EndUser: r.EndUser, Agent: r.Agent, Server: r.Server,
+		Tool: r.Tool, Allowed: r.Allowed, DecidedBy: r.DecidedBy, Revision: r.Revision,
+	}
+	if d.At.IsZero() {
+		d.At = now()
+	}
+	if d.Kind == "" {
+		d.Kind = models.DecisionCall
+	}
+	return d
+}
+
+// FromDecision converts a decision log row back to a record (for replay).
+func FromDecision(d models.Decision) DecisionRecord {
+	return DecisionRecord{
+		At: d.At, Kind: d.Kind, Key: d.KeyName, EndUser: d.EndUser, Agent: d.Agent, Server: d.Server,
+		Tool: d.Tool, Allowed: d.Allowed, DecidedBy: d.DecidedBy, Revision: d.Revision,
+	}
+}
