@@ -85,8 +85,9 @@ func (a *API) Check(c *gin.Context) {
 	now := a.Enforcer.Now()
 	name, err := pol.KeyFor(req.Key, now)
 	if err != nil {
-		d := resolver.Decision{DecidedBy: resolver.ByKey}
-		a.Observer.Decision("call", mcpgw.Principal{EndUser: req.EndUser, Agent: req.Agent}, req.Server, req.Tool, d, rev, now)
+		// Counted, not logged: there is no key to log it under.
+		mcpgw.Observer{Metrics: a.Observer.Metrics}.Decision("call", mcpgw.Principal{}, req.Server, req.Tool,
+			resolver.Decision{DecidedBy: resolver.ByKey}, rev, now)
 		writeCheck(c, CheckResponse{DecidedBy: string(resolver.ByKey), Reason: err.Error(), Revision: rev})
 		return
 	}
@@ -97,42 +98,6 @@ func (a *API) Check(c *gin.Context) {
 	}
 	a.Observer.Decision("call", pr, req.Server, req.Tool, d, rev, now)
 	writeCheck(c, CheckResponse{Allowed: d.Allowed, DecidedBy: string(d.DecidedBy), Reason: reason, Revision: rev})
-}
-
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// writeCheck writes a check answer, encoding it by hand (it is on the hot path).
-func writeCheck(c *gin.Context, r CheckResponse) {
-	b := make([]byte, 0, 96+len(r.Reason))
-	b = append(b, `{"allowed":`...)
-	b = strconv.AppendBool(b, r.Allowed)
-	b = append(b, `,"decided_by":`...)
-	b = appendJSONString(b, r.DecidedBy)
-	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, r.Reason)
-	b = append(b, `,"revision":`...)
-	b = strconv.AppendInt(b, r.Revision, 10)
-	b = append(b, '}')
-	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
-}
-
-// appendJSONString appends s as a JSON string: printable ASCII inline (quotes and backslashes
-// escaped), anything else through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return append(b, '"')
 }
 
 // Access answers with the effective access of the key sent as bearer token (or X-Warden-Key), for
@@ -177,4 +142,136 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return strings.TrimSpace(b)
+}
+
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeCheck writes a check answer, encoding it by hand (it is on the hot path).
+func writeCheck(c *gin.Context, r CheckResponse) {
+	b := make([]byte, 0, 96+len(r.Reason))
+	b = append(b, `{"allowed":`...)
+	b = strconv.AppendBool(b, r.Allowed)
+	b = append(b, `,"decided_by":`...)
+	b = appendJSONString(b, r.DecidedBy)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, r.Reason)
+	b = append(b, `,"revision":`...)
+	b = strconv.AppendInt(b, r.Revision, 10)
+	b = append(b, '}')
+	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+}
+
+// appendJSONString appends s as a JSON string: printable ASCII inline (quotes and backslashes
+// escaped), anything else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// decodeCheck reads a check request: a flat JSON object of string fields, no others. The common
+// case (plain strings without escapes) is read in place; anything else (escapes, null, numbers,
+// nesting, odd spacing) goes through encoding/json with DisallowUnknownFields, so the two always
+// agree (see FuzzDecodeCheck).
+func decodeCheck(b []byte) (CheckRequest, error) {
+	if r, ok := fastCheck(b); ok {
+		return r, nil
+	}
+	var r CheckRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return CheckRequest{}, err
+	}
+	if skipSpace(b, int(dec.InputOffset())) != len(b) {
+		return CheckRequest{}, errors.New("data after the JSON object")
+	}
+	return r, nil
+}
+
+// fastCheck parses {"k":"v",...} with plain ASCII strings; ok is false for anything else.
+func fastCheck(b []byte) (r CheckRequest, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return r, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return r, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		key, j, ok := plainString(b, i)
+		if !ok {
+			return r, false
+		}
+		j = skipSpace(b, j)
+		if j >= len(b) || b[j] != ':' {
+			return r, false
+		}
+		val, k, ok := plainString(b, skipSpace(b, j+1))
+		if !ok {
+			return r, false
+		}
+		switch string(key) {
+		case "key":
+			r.Key = string(val)
+		case "server":
+			r.Server = string(val)
+		case "tool":
+			r.Tool = string(val)
+		case "end_user":
+			r.EndUser = string(val)
+		case "agent":
+			r.Agent = string(val)
+		default:
+			return r, false // unknown (or differently cased) field: let encoding/json say so
+		}
+		k = skipSpace(b, k)
+		if k >= len(b) {
+			return r, false
+		}
+		switch b[k] {
+		case ',':
+			i = skipSpace(b, k+1)
+		case '}':
+			return r, skipSpace(b, k+1) == len(b)
+		default:
+			return r, false
+		}
+	}
+}
+
+// plainString reads a JSON string at b[i] made of printable ASCII without escapes.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x7f:
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }

@@ -134,7 +134,7 @@ func TestAPICheck(t *testing.T) {
 	n := len(rec.recs)
 	last := rec.recs[n-1]
 	rec.mu.Unlock()
-	if n != 11 || last.Kind != "call" || last.Key != "frozen" || last.DecidedBy != "blocked" || last.Revision != 42 {
+	if n != 9 || last.Kind != "call" || last.Key != "frozen" || last.DecidedBy != "blocked" || last.Revision != 42 {
 		t.Errorf("%d records, last %+v", n, last)
 	}
 

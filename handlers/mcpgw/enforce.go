@@ -96,6 +96,8 @@ type Policy struct {
 	// firstTool is, per server, the first tool of its catalogue: Decide on it explains why a key
 	// has no access to the server.
 	firstTool map[string]string
+	// known holds every server of the document.
+	known map[string]bool
 
 	mu     sync.Mutex
 	access map[Principal]resolver.Access
@@ -106,7 +108,7 @@ const maxCachedAccesses = 4096
 
 func newPolicy(v *live.View) *Policy {
 	p := &Policy{View: v, Rev: strconv.FormatInt(v.Revision, 10), expires: map[string]time.Time{},
-		firstTool: map[string]string{}, access: map[Principal]resolver.Access{}}
+		firstTool: map[string]string{}, known: map[string]bool{}, access: map[Principal]resolver.Access{}}
 	if v.Doc != nil {
 		for _, k := range v.Doc.Keys {
 			if k.ExpiresAt == "" {
@@ -119,6 +121,7 @@ func newPolicy(v *live.View) *Policy {
 			p.expires[k.Name] = t
 		}
 		for _, s := range v.Doc.Servers {
+			p.known[s.Name] = true
 			if len(s.Tools) > 0 {
 				p.firstTool[s.Name] = s.Tools[0].Name
 			}

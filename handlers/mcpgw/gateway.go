@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,7 +143,7 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	}()
 
 	pol, rev, err := g.enf.Policy()
-	w.Header().Set(RevisionHeader, fmt.Sprint(rev))
+	w.Header().Set(RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
 		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+err.Error(), nil)
 		return
@@ -181,7 +182,11 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	x.pr = pr
 	up, ok := pol.View.Upstreams[server]
 	if !ok || up.URL == "" {
-		x.fail(http.StatusNotFound, CodeNotFound, fmt.Sprintf("unknown server %q", server), nil)
+		msg := fmt.Sprintf("unknown server %q", server)
+		if pol.known[server] {
+			msg = fmt.Sprintf("server %q has no upstream URL", server)
+		}
+		x.fail(http.StatusNotFound, CodeNotFound, msg, nil)
 		return
 	}
 	observed = true
@@ -319,24 +324,14 @@ func (x *exchange) relayJSON(resp *http.Response) {
 		x.upstreamDown(fmt.Errorf("reading the answer: %v", errOr(err, "too large")))
 		return
 	}
-	changed := len(x.local) > 0
-	out := raw
-	if changed || x.hasToolList() || mayBeToolList(raw) {
-		if b, err := parseBody(raw); err == nil {
-			msgs := make([][]byte, 0, len(b.msgs)+len(x.local))
-			for _, m := range b.msgs {
-				if nb, ok := x.rewrite(m); ok {
-					msgs = append(msgs, nb)
-					changed = true
-				} else {
-					msgs = append(msgs, m.raw)
-				}
-			}
-			if changed {
-				msgs = append(msgs, x.local...)
-				out = joinMessages(msgs, b.batch || len(msgs) > 1)
-			}
-		}
+	out, unreadable := x.rewriteData(raw, x.local)
+	if unreadable {
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(errors.New("it answered with JSON that is not JSON-RPC"))
+		return
+	}
+	if out == nil {
+		out = raw
 	}
 	h := x.w.Header()
 	h.Set("Content-Length", fmt.Sprint(len(out)))
@@ -360,18 +355,22 @@ func (x *exchange) relaySSE(resp *http.Response) {
 	rc.Flush()
 	rd := newSSEReader(resp.Body, x.g.maxEvent)
 	var ev sseEvent
+	dropped := false
 	for {
 		err := rd.next(&ev)
 		if err != nil {
-			if err == io.EOF || x.r.Context().Err() != nil {
+			if x.r.Context().Err() != nil || (err == io.EOF && !dropped) {
 				return
 			}
 			x.g.obs.UpstreamError(x.server)
+			msg := fmt.Sprintf("upstream server %q is unreachable: the stream broke before it answered (%s)", x.server, describe(err))
+			if err == io.EOF {
+				msg = fmt.Sprintf("upstream server %q sent an answer that is not JSON-RPC", x.server)
+			}
 			out = out[:0]
 			for i := range x.calls {
 				if c := &x.calls[i]; !c.answered {
-					out = appendMessageEvent(out, errorResponse(c.id, CodeUpstreamUnavailable,
-						fmt.Sprintf("upstream server %q is unreachable: the stream broke before it answered (%s)", x.server, describe(err)), nil))
+					out = appendMessageEvent(out, errorResponse(c.id, CodeUpstreamUnavailable, msg, nil))
 				}
 			}
 			if len(out) > 0 {
@@ -382,10 +381,12 @@ func (x *exchange) relaySSE(resp *http.Response) {
 		}
 		var repl []byte
 		if ev.hasData && (ev.name == "" || ev.name == "message") {
-			if m, derr := decode(ev.data); derr == nil && m.res != nil {
-				if nb, ok := x.rewrite(m); ok {
-					repl = nb
-				}
+			var unreadable bool
+			if repl, unreadable = x.rewriteData(ev.data, nil); unreadable {
+				// Not JSON-RPC, yet it may carry a tool list: never relay what cannot be filtered.
+				x.g.log.Warn("mcp upstream sent an unreadable event; dropped", "server", x.server)
+				dropped = true
+				continue
 			}
 		}
 		out = appendEvent(out[:0], &ev, repl)
@@ -394,6 +395,41 @@ func (x *exchange) relaySSE(resp *http.Response) {
 		}
 		rc.Flush()
 	}
+}
+
+// rewriteData reads a JSON body or event data (one message or a batch) from the upstream: it
+// marks the requests it answers and filters tools/list results, then adds extra messages. out is
+// nil when nothing changed. unreadable is set (and out nil) when the data is not JSON-RPC but
+// might carry a tool list, which must not be relayed unfiltered.
+func (x *exchange) rewriteData(data []byte, extra [][]byte) (out []byte, unreadable bool) {
+	if len(extra) == 0 && !mayBeToolList(data) && !x.hasPending() {
+		return nil, false // nothing to filter, nobody waiting: relay as is
+	}
+	b, err := parseBody(data)
+	if err != nil {
+		if mayBeToolList(data) {
+			return nil, true
+		}
+		if len(extra) == 0 {
+			return nil, false
+		}
+		return joinMessages(append([][]byte{data}, extra...), true), false
+	}
+	changed := len(extra) > 0
+	msgs := make([][]byte, 0, len(b.msgs)+len(extra))
+	for _, m := range b.msgs {
+		if nb, ok := x.rewrite(m); ok {
+			msgs = append(msgs, nb)
+			changed = true
+		} else {
+			msgs = append(msgs, m.raw)
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	msgs = append(msgs, extra...)
+	return joinMessages(msgs, b.batch || len(msgs) > 1), false
 }
 
 // rewrite marks a response answered and filters it when it is a tools/list result: the result of
@@ -436,9 +472,9 @@ func (x *exchange) rewrite(m message) ([]byte, bool) {
 	return b, true
 }
 
-func (x *exchange) hasToolList() bool {
+func (x *exchange) hasPending() bool {
 	for _, c := range x.calls {
-		if c.toolList {
+		if !c.answered {
 			return true
 		}
 	}
@@ -465,6 +501,11 @@ func (x *exchange) upstreamDown(err error) {
 // the client accepts.
 func (x *exchange) writeLocal() {
 	h := x.w.Header()
+	if len(x.local) == 0 {
+		// Only notifications (or responses) were sent, and none went upstream.
+		x.w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	batch := x.in != nil && x.in.batch
 	jsonOK, streamOK := accepts(x.r.Header.Values("Accept"))
 	if !jsonOK && streamOK {

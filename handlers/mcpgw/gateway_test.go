@@ -435,3 +435,99 @@ func TestSplit(t *testing.T) {
 		}
 	}
 }
+
+// A denied tools/call sent as a notification is dropped: 202 and nothing upstream.
+func TestDeniedNotification(t *testing.T) {
+	f := newFakeUpstream(t)
+	h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: f.srv.URL}})
+	resp, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream",
+		`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"secret"}}`)
+	if resp.StatusCode != 202 || body != "" {
+		t.Errorf("%d %q", resp.StatusCode, body)
+	}
+	select {
+	case b := <-f.bodies:
+		t.Errorf("reached the upstream: %s", b)
+	default:
+	}
+}
+
+// An upstream answer the gateway cannot read as JSON-RPC but that may carry a tool list is never
+// relayed unfiltered.
+func TestUnreadableToolList(t *testing.T) {
+	for _, sse := range []bool{false, true} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			msg := `{"id":1,"result":{"tools":[{"name":"secret"}]}}` // no "jsonrpc": "2.0"
+			if sse {
+				w.Header().Set("Content-Type", "text/event-stream")
+				fmt.Fprintf(w, "data: %s\n\n", msg)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(msg))
+		}))
+		defer up.Close()
+		h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+		resp, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+		if strings.Contains(body, "secret") || !strings.Contains(body, "-32031") {
+			t.Errorf("sse=%v: %d %s", sse, resp.StatusCode, body)
+		}
+	}
+}
+
+// A resumed stream (GET with Last-Event-ID) may replay a tools/list answer of an earlier POST: it
+// is filtered too; everything else on the stream passes as it was sent.
+func TestResumedStreamFiltered(t *testing.T) {
+	var lastEventID string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lastEventID = r.Header.Get("Last-Event-ID")
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, ": keepalive\n\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"x\"}}\n\n")
+		fmt.Fprint(w, "id: 8\nretry: 1000\ndata: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n")
+	}))
+	defer up.Close()
+	h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/mcp/gosrv", nil)
+	req.Header.Set("Authorization", "Bearer "+secretDev)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", "6")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := ": keepalive\n\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"x\"}}\n\n" +
+		"id: 8\nretry: 1000\ndata: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"add\"}]}}\n\n"
+	if string(b) != want || lastEventID != "6" {
+		t.Errorf("stream:\n%s\nwant:\n%s\nLast-Event-ID %q", b, want, lastEventID)
+	}
+}
+
+// The end user and agent a request names narrow the list and the calls.
+func TestEndUserAndAgent(t *testing.T) {
+	gs := goServer(t, true)
+	h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: gs.URL}})
+	for _, c := range []struct {
+		header, value string
+		denied        string
+	}{{EndUserHeader, "eve", `denied by end user "eve"`}, {AgentHeader, "shouter", `denied by agent "shouter"`}} {
+		cs, err := dial(h.url+"/mcp/gosrv", map[string]string{"Authorization": "Bearer " + secretDev, c.header: c.value}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.Close()
+		lt, err := cs.ListTools(context.Background(), nil)
+		if err != nil || len(lt.Tools) != 1 || lt.Tools[0].Name != "shout" {
+			t.Errorf("%s: tools %v %v", c.value, err, lt)
+		}
+		_, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add", Arguments: map[string]any{"a": 1, "b": 1}})
+		if err == nil || !strings.Contains(err.Error(), c.denied) {
+			t.Errorf("%s: add: %v", c.value, err)
+		}
+	}
+	recs := h.rec.all()
+	if r := recs[len(recs)-1]; r.Agent != "shouter" || r.DecidedBy != "agent" {
+		t.Errorf("record %+v", r)
+	}
+}

@@ -57,6 +57,10 @@ keys:
   - {name: later, organization: acme, expires_at: "2999-01-01T00:00:00Z", mcp: {servers: [gosrv]}}
   - {name: frozen, organization: acme, blocked: true}
   - {name: nothing, organization: acme, mcp: {}}
+end_users:
+  - {name: eve, deny_tools: [gosrv/add]}
+agents:
+  - {name: shouter, mcp: {tools: {gosrv: [shout]}}}
 `
 
 // Secrets of the test keys.
