@@ -31,6 +31,17 @@ func routes(r *gin.Engine, d Deps) {
 	r.POST("/orgs/:org/settings/why", orgs.Why)
 	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
 
+	// Read-only pages of the enforced policy, and the audit log.
+	keyPages, serverPages := &handlers.Keys{State: d.State}, &handlers.Servers{State: d.State}
+	r.GET("/teams", (&handlers.Teams{State: d.State}).List)
+	r.GET("/keys", keyPages.List)
+	r.GET("/keys/:key", keyPages.Show)
+	r.GET("/servers", serverPages.List)
+	r.GET("/servers/:server", serverPages.Show)
+	r.GET("/toolsets", (&handlers.Toolsets{State: d.State}).List)
+	r.GET("/access-groups", (&handlers.Groups{State: d.State}).List)
+	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: d.State}).List)
+
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics})

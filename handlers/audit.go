@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/views"
+)
+
+// Audit serves the audit log, read from the store.
+type Audit struct {
+	Store *store.Store
+	State PolicyState
+}
+
+// auditPerPage is the audit log's page size.
+const auditPerPage = 50
+
+// auditKinds are the entity kinds audit events name, as the filter offers them.
+var auditKinds = []views.Option{
+	{Value: models.KindOrganization, Label: "organization"},
+	{Value: models.KindTeam, Label: "team"},
+	{Value: models.KindKey, Label: "key"},
+	{Value: models.KindAgent, Label: "agent"},
+	{Value: models.KindEndUser, Label: "end user"},
+	{Value: models.KindServer, Label: "server"},
+	{Value: models.KindAccessGroup, Label: "access group"},
+	{Value: models.KindToolset, Label: "toolset"},
+}
+
+// List shows a page of audit events, newest first, optionally of one entity kind (?kind=). An
+// htmx request gets the table body and status line alone.
+func (h *Audit) List(c *gin.Context) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	kind := c.Query("kind")
+	label := ""
+	for _, o := range auditKinds {
+		if o.Value == kind {
+			label = o.Label
+		}
+	}
+	if kind != "" && label == "" {
+		fail(c, models.Errorf(models.EInvalid, "unknown entity kind %q", kind))
+		return
+	}
+	page := pageParam(c)
+	// One more than a page tells whether there is a next page without counting every event.
+	events, err := h.Store.ListAuditEvents(c.Request.Context(), store.AuditFilter{
+		EntityKind: kind, Limit: auditPerPage + 1, Offset: (page - 1) * auditPerPage,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	more := len(events) > auditPerPage
+	if more {
+		events = events[:auditPerPage]
+	}
+	rows := make([]views.AuditRow, len(events))
+	for i, e := range events {
+		rows[i] = views.AuditRow{
+			At: e.At, Actor: e.Actor, Action: e.Action, Kind: e.EntityKind, Name: e.EntityName,
+			Revision: e.Revision, Summary: e.Summary,
+		}
+	}
+	filter := ""
+	if label != "" {
+		filter = "on " + label + "s"
+	}
+	p := views.AuditProps{
+		Layout: views.LayoutProps{Title: "Audit log", Nav: "audit", Revision: v.Revision, Flash: popFlash(c)},
+		List: views.ListPage{
+			Path: "/audit", Rows: "audit-rows", Status: "audit-status", One: "event", Many: "events",
+			Params: []views.Param{{Name: "kind", Value: kind}}, Filter: filter,
+			Page: page, PerPage: auditPerPage, Shown: len(rows), Total: -1, HasNext: more,
+		},
+		Kind: kind, Kinds: auditKinds, Events: rows,
+	}
+	if isFragment(c) {
+		render(c, http.StatusOK, views.AuditFragment(p))
+		return
+	}
+	render(c, http.StatusOK, views.AuditPage(p))
+}

@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/views"
+)
+
+// Servers serves the read-only MCP servers list and each server's catalogue, read from the
+// enforced view.
+type Servers struct {
+	State PolicyState
+}
+
+// List shows every MCP server.
+func (h *Servers) List(c *gin.Context) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	groups, toolsets := map[string]int{}, map[string]int{}
+	for _, g := range v.Doc.AccessGroups {
+		for _, s := range g.Servers {
+			groups[s]++
+		}
+	}
+	for _, t := range v.Doc.Toolsets {
+		seen := map[string]bool{}
+		for _, st := range t.Tools {
+			if s, _, ok := models.SplitTool(st); ok && !seen[s] {
+				seen[s] = true
+				toolsets[s]++
+			}
+		}
+	}
+	rows := make([]views.ServerRow, len(v.Doc.Servers))
+	for i, s := range v.Doc.Servers {
+		rows[i] = views.ServerRow{
+			Name: s.Name, URL: s.URL, Public: s.Public, Tools: len(s.Tools), Disabled: s.DisabledTools,
+			AccessGroups: groups[s.Name], Toolsets: toolsets[s.Name],
+		}
+	}
+	render(c, http.StatusOK, views.ServerListPage(views.ServerListProps{
+		Layout:  views.LayoutProps{Title: "MCP servers", Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
+		Servers: rows,
+	}))
+}
+
+// Show is one server's catalogue: each tool with its description and whether it is disabled,
+// and the access groups and toolsets that include the server.
+func (h *Servers) Show(c *gin.Context) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	name := c.Param("server")
+	var srv *models.ServerDoc
+	for i := range v.Doc.Servers {
+		if v.Doc.Servers[i].Name == name {
+			srv = &v.Doc.Servers[i]
+			break
+		}
+	}
+	if srv == nil {
+		notFound(c, "MCP server", name)
+		return
+	}
+	disabled := map[string]bool{}
+	for _, t := range srv.DisabledTools {
+		disabled[t] = true
+	}
+	p := views.ServerDetailProps{
+		Layout: views.LayoutProps{Title: "MCP server " + name, Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
+		Name:   name, URL: srv.URL, Public: srv.Public,
+	}
+	inCatalogue := map[string]bool{}
+	for _, t := range srv.Tools {
+		inCatalogue[t.Name] = true
+		p.Tools = append(p.Tools, views.ToolRow{Name: t.Name, Description: t.Description, Schema: indentJSON(t.InputSchema), Disabled: disabled[t.Name]})
+	}
+	for _, t := range srv.DisabledTools {
+		if !inCatalogue[t] {
+			p.UnknownDisabled = append(p.UnknownDisabled, t)
+		}
+	}
+	for _, g := range v.Doc.AccessGroups {
+		for _, s := range g.Servers {
+			if s == name {
+				p.AccessGroups = append(p.AccessGroups, g.Name)
+				break
+			}
+		}
+	}
+	for _, ts := range v.Doc.Toolsets {
+		var tools []string
+		for _, st := range ts.Tools {
+			if s, t, ok := models.SplitTool(st); ok && s == name {
+				tools = append(tools, t)
+			}
+		}
+		if len(tools) > 0 {
+			p.Toolsets = append(p.Toolsets, views.NamedSet{Name: ts.Name, Items: tools})
+		}
+	}
+	render(c, http.StatusOK, views.ServerDetailPage(p))
+}
+
+// indentJSON lays out a stored (compact) input schema for reading; text that is not JSON is
+// shown as it is.
+func indentJSON(s string) string {
+	var b bytes.Buffer
+	if s == "" || json.Indent(&b, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return b.String()
+}

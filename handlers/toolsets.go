@@ -1,0 +1,72 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/views"
+)
+
+// Toolsets serves the read-only toolsets list, read from the enforced view.
+type Toolsets struct {
+	State PolicyState
+}
+
+// List shows every toolset with its tools grouped by server, marking entries that grant
+// nothing (an unknown server or tool, or a disabled tool).
+func (h *Toolsets) List(c *gin.Context) {
+	v, err := h.State.View()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	type serverInfo struct{ tools, disabled map[string]bool }
+	servers := make(map[string]serverInfo, len(v.Doc.Servers))
+	for _, s := range v.Doc.Servers {
+		si := serverInfo{tools: map[string]bool{}, disabled: map[string]bool{}}
+		for _, t := range s.Tools {
+			si.tools[t.Name] = true
+		}
+		for _, t := range s.DisabledTools {
+			si.disabled[t] = true
+		}
+		servers[s.Name] = si
+	}
+	unavailable := func(server, tool string) string {
+		si, ok := servers[server]
+		switch {
+		case !ok:
+			return "No server is named " + server
+		case !si.tools[tool]:
+			return server + " has no tool " + tool
+		case si.disabled[tool]:
+			return "Disabled on " + server
+		}
+		return ""
+	}
+	rows := make([]views.ToolsetRow, len(v.Doc.Toolsets))
+	for i, ts := range v.Doc.Toolsets {
+		row := views.ToolsetRow{Name: ts.Name, Tools: len(ts.Tools)}
+		at := map[string]int{} // server -> index in row.Servers, in order of first mention
+		for _, st := range ts.Tools {
+			s, t, ok := models.SplitTool(st)
+			if !ok {
+				continue
+			}
+			j, seen := at[s]
+			if !seen {
+				j = len(row.Servers)
+				at[s] = j
+				row.Servers = append(row.Servers, views.ToolsetServer{Server: s})
+			}
+			row.Servers[j].Tools = append(row.Servers[j].Tools, views.ToolRef{Name: t, Unavailable: unavailable(s, t)})
+		}
+		rows[i] = row
+	}
+	render(c, http.StatusOK, views.ToolsetListPage(views.ToolsetListProps{
+		Layout:   views.LayoutProps{Title: "Toolsets", Nav: "toolsets", Revision: v.Revision, Flash: popFlash(c)},
+		Toolsets: rows,
+	}))
+}
