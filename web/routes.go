@@ -14,7 +14,6 @@ import (
 // routes is the one place that lists every URL Warden serves.
 func routes(r *gin.Engine, d Deps) {
 	health := &handlers.Health{Store: d.Store, State: d.State}
-	home := &handlers.Home{Store: d.Store}
 	orgs := &handlers.Orgs{Store: d.Store, State: d.State}
 
 	r.StaticFS("/static", http.FS(static.FS))
@@ -22,7 +21,8 @@ func routes(r *gin.Engine, d Deps) {
 	if d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
-	r.GET("/", home.Show)
+	// The console opens on the organizations, where MCP access is decided.
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
 
 	r.GET("/orgs", orgs.List)
 	r.GET("/orgs/:org/settings", orgs.Settings)

@@ -142,15 +142,19 @@ func TestServe(t *testing.T) {
 		t.Errorf("healthz: %d %+v (the demo import should make revision 1)", resp.StatusCode, health)
 	}
 
+	// The console opens on the organizations, from the store's demo data.
 	resp, err = http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"acme", "globex", `data-testid="key-row"`} {
+	if resp.Request.URL.Path != "/orgs" {
+		t.Errorf("/ led to %s, want /orgs", resp.Request.URL.Path)
+	}
+	for _, want := range []string{`href="/orgs/acme/settings"`, `href="/orgs/globex/settings"`} {
 		if !strings.Contains(string(body), want) {
-			t.Errorf("home page lacks %q", want)
+			t.Errorf("organizations page lacks %q", want)
 		}
 	}
 
