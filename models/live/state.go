@@ -101,6 +101,9 @@ type State struct {
 	mu   sync.Mutex    // serialises checks and builds
 	kick chan struct{} // asks Run for a check now (a notification arrived)
 
+	// Views swapped in by an incremental refresh and by a full build (for tests).
+	incrementals, fulls atomic.Int64
+
 	hmu       sync.Mutex // guards the fields below
 	degraded  bool
 	lastErr   string
@@ -291,7 +294,9 @@ func (s *State) setListening(on bool) (was bool) {
 }
 
 // refresh is Load, Refresh and Run's check: read the revision; confirm the view if it matches,
-// else build a new one and swap it in.
+// else move to the new revision and swap the new view in: incrementally (reading only what
+// changed since the view's revision, see incremental.go) when the store can describe the
+// changes, else by a full build.
 func (s *State) refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -310,17 +315,44 @@ func (s *State) refresh(ctx context.Context) error {
 		return nil
 	}
 	buildCtx, cancel := context.WithTimeout(ctx, buildTimeout)
-	v, confirmed, err := s.build(buildCtx)
-	cancel()
-	if err != nil {
-		return s.failed(ctx, fmt.Errorf("rebuild policy view: %w", err))
+	defer cancel()
+	var (
+		v         *View
+		confirmed time.Time
+		how       = "full"
+		reason    string
+	)
+	if c := s.cur.Load(); c != nil && rev > c.view.Revision {
+		// Read only what changed since the view's revision; a full build when that is not possible.
+		v, confirmed, reason, err = s.incremental(buildCtx, c.view)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.failed(ctx, fmt.Errorf("refresh policy view: %w", err))
+			}
+			s.log.Debug("incremental policy refresh failed; rebuilding", "revision", c.view.Revision, "error", err)
+			reason = err.Error()
+		}
+		if v != nil {
+			how = "incremental"
+		}
+	}
+	if v == nil {
+		v, confirmed, err = s.build(buildCtx)
+		if err != nil {
+			return s.failed(ctx, fmt.Errorf("rebuild policy view: %w", err))
+		}
 	}
 	prev := s.cur.Swap(&current{view: v, confirmed: confirmed})
+	if how == "incremental" {
+		s.incrementals.Add(1)
+	} else {
+		s.fulls.Add(1)
+	}
 	if s.m != nil {
 		s.m.SnapshotRevision.Set(float64(v.Revision))
 	}
 	if prev != nil {
-		s.log.Debug("policy view rebuilt", "revision", v.Revision, "previous", prev.view.Revision)
+		s.log.Debug("policy view rebuilt", "revision", v.Revision, "previous", prev.view.Revision, "how", how, "full_reason", reason)
 	}
 	s.recovered()
 	return nil

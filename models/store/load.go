@@ -117,20 +117,13 @@ func loadState(tx *gorm.DB) (*state, error) {
 	}
 
 	// Levels: each gets its MCP permission and deny list from mcp_entries below.
-	type levelRef struct {
-		mcp  **models.MCPPermission
-		deny *[]string
-	}
 	levels := map[string]map[int64]levelRef{}
-	addLevel := func(kind string, l models.Level, mcp **models.MCPPermission, deny *[]string) {
-		remember(kind, l.ID, l.Name)
+	addLevel := func(kind string, id int64, name string, mcp **models.MCPPermission, deny *[]string) {
+		remember(kind, id, name)
 		if levels[kind] == nil {
 			levels[kind] = map[int64]levelRef{}
 		}
-		if l.MCPRestricted {
-			*mcp = &models.MCPPermission{}
-		}
-		levels[kind][l.ID] = levelRef{mcp: mcp, deny: deny}
+		levels[kind][id] = levelRef{mcp: mcp, deny: deny}
 	}
 
 	var orgs []models.Organization
@@ -138,58 +131,48 @@ func loadState(tx *gorm.DB) (*state, error) {
 		return nil, err
 	}
 	st.doc.Organizations = make([]models.OrganizationDoc, len(orgs))
-	for i, o := range orgs {
+	for i := range orgs {
 		d := &st.doc.Organizations[i]
-		d.Name, d.Blocked = o.Name, o.Blocked
-		addLevel(models.KindOrganization, o.Level, &d.MCP, &d.DenyTools)
+		*d = orgDoc(&orgs[i])
+		addLevel(models.KindOrganization, orgs[i].ID, d.Name, &d.MCP, &d.DenyTools)
 	}
 	var agents []models.Agent
 	if err := tx.Order("name").Find(&agents).Error; err != nil {
 		return nil, err
 	}
 	st.doc.Agents = make([]models.AgentDoc, len(agents))
-	for i, a := range agents {
+	for i := range agents {
 		d := &st.doc.Agents[i]
-		d.Name = a.Name
-		addLevel(models.KindAgent, a.Level, &d.MCP, &d.DenyTools)
+		*d = agentDoc(&agents[i])
+		addLevel(models.KindAgent, agents[i].ID, d.Name, &d.MCP, &d.DenyTools)
 	}
 	var users []models.EndUser
 	if err := tx.Order("name").Find(&users).Error; err != nil {
 		return nil, err
 	}
 	st.doc.EndUsers = make([]models.EndUserDoc, len(users))
-	for i, u := range users {
+	for i := range users {
 		d := &st.doc.EndUsers[i]
-		d.Name = u.Name
-		addLevel(models.KindEndUser, u.Level, &d.MCP, &d.DenyTools)
+		*d = endUserDoc(&users[i])
+		addLevel(models.KindEndUser, users[i].ID, d.Name, &d.MCP, &d.DenyTools)
 	}
 	var teams []models.Team
 	if err := tx.Order("name").Find(&teams).Error; err != nil {
 		return nil, err
 	}
 	st.doc.Teams = make([]models.TeamDoc, len(teams))
-	for i, t := range teams {
+	for i := range teams {
 		d := &st.doc.Teams[i]
-		d.Name, d.Blocked, d.Organization = t.Name, t.Blocked, name(models.KindOrganization, t.OrganizationID)
-		addLevel(models.KindTeam, t.Level, &d.MCP, &d.DenyTools)
+		*d = teamDoc(&teams[i], name(models.KindOrganization, teams[i].OrganizationID))
+		addLevel(models.KindTeam, teams[i].ID, d.Name, &d.MCP, &d.DenyTools)
 	}
 	var keys []models.Key
-	restrictedKeys := map[int64]bool{}
 	if err := tx.Order("name").FindInBatches(&keys, 5000, func(*gorm.DB, int) error {
-		for _, k := range keys {
-			st.doc.Keys = append(st.doc.Keys, models.KeyDoc{})
-			d := &st.doc.Keys[len(st.doc.Keys)-1]
-			d.Name, d.Blocked = k.Name, k.Blocked
-			d.Team = name(models.KindTeam, k.TeamID)
-			d.Organization = name(models.KindOrganization, k.OrganizationID)
-			d.Agent = name(models.KindAgent, k.AgentID)
-			if k.ExpiresAt != nil {
-				d.ExpiresAt = k.ExpiresAt.UTC().Format(time.RFC3339)
-			}
+		for i := range keys {
+			k := &keys[i]
+			st.doc.Keys = append(st.doc.Keys, keyDoc(k, name(models.KindTeam, k.TeamID),
+				name(models.KindOrganization, k.OrganizationID), name(models.KindAgent, k.AgentID)))
 			remember(models.KindKey, k.ID, k.Name)
-			if k.MCPRestricted {
-				restrictedKeys[k.ID] = true
-			}
 		}
 		return nil
 	}).Error; err != nil {
@@ -199,48 +182,14 @@ func loadState(tx *gorm.DB) (*state, error) {
 	levels[models.KindKey] = make(map[int64]levelRef, len(st.doc.Keys))
 	for i := range st.doc.Keys {
 		d := &st.doc.Keys[i]
-		id := st.ids[models.KindKey][d.Name]
-		if restrictedKeys[id] {
-			d.MCP = &models.MCPPermission{}
-		}
-		levels[models.KindKey][id] = levelRef{mcp: &d.MCP, deny: &d.DenyTools}
+		levels[models.KindKey][st.ids[models.KindKey][d.Name]] = levelRef{mcp: &d.MCP, deny: &d.DenyTools}
 	}
 
 	var entries []models.MCPEntry
 	if err := tx.Order("id").FindInBatches(&entries, 10000, func(*gorm.DB, int) error {
-		for _, e := range entries {
-			ref, ok := levels[e.PrincipalKind][e.PrincipalID]
-			if !ok {
-				continue
-			}
-			server := name(models.KindServer, e.ServerID)
-			switch e.Entry {
-			case "deny":
-				*ref.deny = append(*ref.deny, server+"/"+e.Tool)
-				continue
-			}
-			p := *ref.mcp
-			if p == nil {
-				// An entry under a level that does not restrict cannot be written by this store;
-				// ignoring it keeps the loaded state equal to what the level means.
-				continue
-			}
-			switch e.Entry {
-			case "server":
-				p.Servers = append(p.Servers, server)
-			case "access_group":
-				p.AccessGroups = append(p.AccessGroups, name(models.KindAccessGroup, e.AccessGroupID))
-			case "toolset":
-				p.Toolsets = append(p.Toolsets, name(models.KindToolset, e.ToolsetID))
-			case "tool":
-				if p.Tools == nil {
-					p.Tools = map[string][]string{}
-				}
-				if e.Tool == "" {
-					p.Tools[server] = p.Tools[server][:0:0]
-				} else {
-					p.Tools[server] = append(p.Tools[server], e.Tool)
-				}
+		for i := range entries {
+			if ref, ok := levels[entries[i].PrincipalKind][entries[i].PrincipalID]; ok {
+				addEntry(ref, &entries[i], name)
 			}
 		}
 		return nil
@@ -249,4 +198,82 @@ func loadState(tx *gorm.DB) (*state, error) {
 	}
 	st.doc.Normalize()
 	return st, nil
+}
+
+// The functions below turn level rows and their mcp_entries into document form. loadState uses
+// them for the whole state and loadChanges (changes.go) for the few principals that changed, so
+// both read the database the same way. Their results are normalized by the caller.
+
+// levelRef is where one level's MCP permission and deny list are collected.
+type levelRef struct {
+	mcp  **models.MCPPermission
+	deny *[]string
+}
+
+// levelMCP is a level's MCP permission before its entries are added: nil when the level has no
+// mcp block, empty (no MCP access) until entries fill it when it has one.
+func levelMCP(l *models.Level) *models.MCPPermission {
+	if l.MCPRestricted {
+		return &models.MCPPermission{}
+	}
+	return nil
+}
+
+func orgDoc(o *models.Organization) models.OrganizationDoc {
+	return models.OrganizationDoc{Name: o.Name, Blocked: o.Blocked, MCP: levelMCP(&o.Level)}
+}
+
+func agentDoc(a *models.Agent) models.AgentDoc {
+	return models.AgentDoc{Name: a.Name, MCP: levelMCP(&a.Level)}
+}
+
+func endUserDoc(u *models.EndUser) models.EndUserDoc {
+	return models.EndUserDoc{Name: u.Name, MCP: levelMCP(&u.Level)}
+}
+
+// teamDoc is a team's document form; org is the name of its organization ("" for none).
+func teamDoc(t *models.Team, org string) models.TeamDoc {
+	return models.TeamDoc{Name: t.Name, Blocked: t.Blocked, Organization: org, MCP: levelMCP(&t.Level)}
+}
+
+// keyDoc is a key's document form; team, org and agent are the names its ids refer to.
+func keyDoc(k *models.Key, team, org, agent string) models.KeyDoc {
+	d := models.KeyDoc{Name: k.Name, Blocked: k.Blocked, Team: team, Organization: org, Agent: agent, MCP: levelMCP(&k.Level)}
+	if k.ExpiresAt != nil {
+		d.ExpiresAt = k.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return d
+}
+
+// addEntry adds one mcp_entries row to its level. name resolves the row's server, access group
+// and toolset ids (nil id: ""). Entries must be added in id order.
+func addEntry(ref levelRef, e *models.MCPEntry, name func(kind string, id *int64) string) {
+	server := name(models.KindServer, e.ServerID)
+	if e.Entry == "deny" {
+		*ref.deny = append(*ref.deny, server+"/"+e.Tool)
+		return
+	}
+	p := *ref.mcp
+	if p == nil {
+		// An entry under a level that does not restrict cannot be written by this store;
+		// ignoring it keeps the loaded state equal to what the level means.
+		return
+	}
+	switch e.Entry {
+	case "server":
+		p.Servers = append(p.Servers, server)
+	case "access_group":
+		p.AccessGroups = append(p.AccessGroups, name(models.KindAccessGroup, e.AccessGroupID))
+	case "toolset":
+		p.Toolsets = append(p.Toolsets, name(models.KindToolset, e.ToolsetID))
+	case "tool":
+		if p.Tools == nil {
+			p.Tools = map[string][]string{}
+		}
+		if e.Tool == "" {
+			p.Tools[server] = p.Tools[server][:0:0]
+		} else {
+			p.Tools[server] = append(p.Tools[server], e.Tool)
+		}
+	}
 }
