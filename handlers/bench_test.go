@@ -104,6 +104,23 @@ func BenchmarkOrgSettings(b *testing.B) {
 			return w
 		})
 	})
+	b.Run("save", func(b *testing.B) {
+		// Alternate between the draft and the stored settings, each save at the current revision.
+		forms := []models.OrganizationDoc{draft, *big}
+		i := 0
+		measure(b, func() *httptest.ResponseRecorder {
+			v, _ := state.View()
+			req := httptest.NewRequest("POST", "/orgs/"+big.Name+"/settings", strings.NewReader(formFor(forms[i%2], v.Revision).Encode()))
+			i++
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code == 303 {
+				w.Code = 200 // measure treats anything else as a failure
+			}
+			return w
+		})
+	})
 	b.Run("preview", func(b *testing.B) {
 		measure(b, func() *httptest.ResponseRecorder {
 			req := httptest.NewRequest("POST", "/orgs/"+big.Name+"/settings/preview", strings.NewReader(form))

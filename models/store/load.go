@@ -35,86 +35,15 @@ func (s *Store) LoadDocument(ctx context.Context) (*models.Document, int64, erro
 }
 
 func loadState(tx *gorm.DB) (*state, error) {
-	st := &state{doc: &models.Document{Version: models.DocumentVersion}, ids: map[string]map[string]int64{}}
-	var err error
-	if st.rev, err = revision(tx); err != nil {
+	l, err := newLoader(tx)
+	if err != nil {
 		return nil, err
 	}
-	names := map[string]map[int64]string{}
-	remember := func(kind string, id int64, name string) {
-		if st.ids[kind] == nil {
-			st.ids[kind] = map[string]int64{}
-			names[kind] = map[int64]string{}
-		}
-		st.ids[kind][name] = id
-		names[kind][id] = name
-	}
-	name := func(kind string, id *int64) string {
-		if id == nil {
-			return ""
-		}
-		return names[kind][*id]
-	}
-
-	var servers []models.Server
-	if err := tx.Order("name").Find(&servers).Error; err != nil {
+	st, name := l.st, l.name
+	if err := l.catalogue(tx); err != nil {
 		return nil, err
 	}
-	serverIdx := map[int64]int{}
-	for i, s := range servers {
-		remember(models.KindServer, s.ID, s.Name)
-		serverIdx[s.ID] = i
-		st.doc.Servers = append(st.doc.Servers, models.ServerDoc{Name: s.Name, URL: s.URL, Public: s.Public})
-	}
-	var tools []models.ServerTool
-	if err := tx.Order("server_id, name").Find(&tools).Error; err != nil {
-		return nil, err
-	}
-	for _, t := range tools {
-		sd := &st.doc.Servers[serverIdx[t.ServerID]]
-		sd.Tools = append(sd.Tools, models.ToolDoc{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema})
-		if t.Disabled {
-			sd.DisabledTools = append(sd.DisabledTools, t.Name)
-		}
-	}
-
-	var groups []models.AccessGroup
-	if err := tx.Order("name").Find(&groups).Error; err != nil {
-		return nil, err
-	}
-	groupIdx := map[int64]int{}
-	for i, g := range groups {
-		remember(models.KindAccessGroup, g.ID, g.Name)
-		groupIdx[g.ID] = i
-		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g.Name})
-	}
-	var gs []models.AccessGroupServer
-	if err := tx.Find(&gs).Error; err != nil {
-		return nil, err
-	}
-	for _, r := range gs {
-		g := &st.doc.AccessGroups[groupIdx[r.AccessGroupID]]
-		g.Servers = append(g.Servers, names[models.KindServer][r.ServerID])
-	}
-
-	var toolsets []models.Toolset
-	if err := tx.Order("name").Find(&toolsets).Error; err != nil {
-		return nil, err
-	}
-	toolsetIdx := map[int64]int{}
-	for i, t := range toolsets {
-		remember(models.KindToolset, t.ID, t.Name)
-		toolsetIdx[t.ID] = i
-		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t.Name})
-	}
-	var tts []models.ToolsetTool
-	if err := tx.Find(&tts).Error; err != nil {
-		return nil, err
-	}
-	for _, r := range tts {
-		t := &st.doc.Toolsets[toolsetIdx[r.ToolsetID]]
-		t.Tools = append(t.Tools, names[models.KindServer][r.ServerID]+"/"+r.Tool)
-	}
+	remember := l.remember
 
 	// Levels: each gets its MCP permission and deny list from mcp_entries below.
 	levels := map[string]map[int64]levelRef{}
@@ -276,4 +205,133 @@ func addEntry(ref levelRef, e *models.MCPEntry, name func(kind string, id *int64
 			p.Tools[server] = append(p.Tools[server], e.Tool)
 		}
 	}
+}
+
+// loader reads rows into a state, remembering the id behind every name in both directions.
+type loader struct {
+	st    *state
+	names map[string]map[int64]string
+}
+
+func newLoader(tx *gorm.DB) (*loader, error) {
+	l := &loader{
+		st:    &state{doc: &models.Document{Version: models.DocumentVersion}, ids: map[string]map[string]int64{}},
+		names: map[string]map[int64]string{},
+	}
+	var err error
+	l.st.rev, err = revision(tx)
+	return l, err
+}
+
+func (l *loader) remember(kind string, id int64, name string) {
+	if l.st.ids[kind] == nil {
+		l.st.ids[kind] = map[string]int64{}
+		l.names[kind] = map[int64]string{}
+	}
+	l.st.ids[kind][name] = id
+	l.names[kind][id] = name
+}
+
+// name is the name behind an id ("" for a nil id).
+func (l *loader) name(kind string, id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return l.names[kind][*id]
+}
+
+// catalogue loads what permissions name: servers with their tools, access groups, toolsets.
+func (l *loader) catalogue(tx *gorm.DB) error {
+	st := l.st
+	var servers []models.Server
+	if err := tx.Order("name").Find(&servers).Error; err != nil {
+		return err
+	}
+	serverIdx := map[int64]int{}
+	for i, s := range servers {
+		l.remember(models.KindServer, s.ID, s.Name)
+		serverIdx[s.ID] = i
+		st.doc.Servers = append(st.doc.Servers, models.ServerDoc{Name: s.Name, URL: s.URL, Public: s.Public})
+	}
+	var tools []models.ServerTool
+	if err := tx.Order("server_id, name").Find(&tools).Error; err != nil {
+		return err
+	}
+	for _, t := range tools {
+		sd := &st.doc.Servers[serverIdx[t.ServerID]]
+		sd.Tools = append(sd.Tools, models.ToolDoc{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema})
+		if t.Disabled {
+			sd.DisabledTools = append(sd.DisabledTools, t.Name)
+		}
+	}
+
+	var groups []models.AccessGroup
+	if err := tx.Order("name").Find(&groups).Error; err != nil {
+		return err
+	}
+	groupIdx := map[int64]int{}
+	for i, g := range groups {
+		l.remember(models.KindAccessGroup, g.ID, g.Name)
+		groupIdx[g.ID] = i
+		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g.Name})
+	}
+	var gs []models.AccessGroupServer
+	if err := tx.Find(&gs).Error; err != nil {
+		return err
+	}
+	for _, r := range gs {
+		g := &st.doc.AccessGroups[groupIdx[r.AccessGroupID]]
+		g.Servers = append(g.Servers, l.names[models.KindServer][r.ServerID])
+	}
+
+	var toolsets []models.Toolset
+	if err := tx.Order("name").Find(&toolsets).Error; err != nil {
+		return err
+	}
+	toolsetIdx := map[int64]int{}
+	for i, t := range toolsets {
+		l.remember(models.KindToolset, t.ID, t.Name)
+		toolsetIdx[t.ID] = i
+		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t.Name})
+	}
+	var tts []models.ToolsetTool
+	if err := tx.Find(&tts).Error; err != nil {
+		return err
+	}
+	for _, r := range tts {
+		t := &st.doc.Toolsets[toolsetIdx[r.ToolsetID]]
+		t.Tools = append(t.Tools, l.names[models.KindServer][r.ServerID]+"/"+r.Tool)
+	}
+	return nil
+}
+
+// loadOrganization loads the catalogue and one organization (nil doc.Organizations when it does
+// not exist): enough state to change that organization alone, whatever the size of the rest.
+func loadOrganization(tx *gorm.DB, name string) (*state, error) {
+	l, err := newLoader(tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.catalogue(tx); err != nil {
+		return nil, err
+	}
+	var orgs []models.Organization
+	if err := tx.Where("name = ?", name).Find(&orgs).Error; err != nil || len(orgs) == 0 {
+		l.st.doc.Normalize()
+		return l.st, err
+	}
+	o := &orgs[0]
+	l.remember(models.KindOrganization, o.ID, o.Name)
+	l.st.doc.Organizations = []models.OrganizationDoc{orgDoc(o)}
+	d := &l.st.doc.Organizations[0]
+	ref := levelRef{mcp: &d.MCP, deny: &d.DenyTools}
+	var entries []models.MCPEntry
+	if err := tx.Where("principal_kind = ? AND principal_id = ?", models.KindOrganization, o.ID).Order("id").Find(&entries).Error; err != nil {
+		return nil, err
+	}
+	for i := range entries {
+		addEntry(ref, &entries[i], l.name)
+	}
+	l.st.doc.Normalize()
+	return l.st, nil
 }

@@ -30,7 +30,9 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		if err := lockPolicy(tx); err != nil {
 			return err
 		}
-		cur, err := loadState(tx)
+		// Only the catalogue and this organization are read: the save costs the same for an
+		// organization of ten keys and one of twenty thousand.
+		cur, err := loadOrganization(tx, u.Org.Name)
 		if err != nil {
 			return err
 		}
@@ -42,7 +44,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 			return probs
 		}
 		if cur.rev != u.BaseRevision {
-			stale, err := affectsOrganization(tx, cur.doc, u.Org.Name, u.BaseRevision)
+			stale, err := affectsOrganization(tx, cur.id(models.KindOrganization, u.Org.Name), u.Org.Name, u.BaseRevision)
 			if err != nil {
 				return err
 			}
@@ -79,16 +81,18 @@ func lockPolicy(tx *gorm.DB) error {
 // description of the first one that can change the access of the organization, its teams or
 // their keys ("" when none can). Servers, access groups, toolsets and agents can reach anyone,
 // so any change to them counts; teams and keys count when they were or are in the organization.
-func affectsOrganization(tx *gorm.DB, doc *models.Document, org string, since int64) (string, error) {
+func affectsOrganization(tx *gorm.DB, orgID int64, org string, since int64) (string, error) {
 	var events []models.AuditEvent
 	if err := tx.Where("revision > ?", since).Order("id").Find(&events).Error; err != nil {
 		return "", err
 	}
-	teams := map[string]bool{}
-	for _, t := range doc.Teams {
-		if t.Organization == org {
-			teams[t.Name] = true
-		}
+	var names []string
+	if err := tx.Model(&models.Team{}).Where("organization_id = ?", orgID).Pluck("name", &names).Error; err != nil {
+		return "", err
+	}
+	teams := make(map[string]bool, len(names))
+	for _, n := range names {
+		teams[n] = true
 	}
 	var placement struct {
 		Organization string `json:"organization"`
