@@ -323,72 +323,30 @@ func (a *applier) servers(before, after []models.ServerDoc) error {
 }
 
 func (a *applier) accessGroups(before, after []models.AccessGroupDoc) error {
-	c := diffByName(before, after, func(g *models.AccessGroupDoc) string { return g.Name })
-	for _, p := range append(c.created, c.updated...) {
-		b, d := p[0], p[1]
-		id, err := a.upsertNamed(models.KindAccessGroup, &models.AccessGroup{Name: d.Name, CreatedAt: a.now, UpdatedAt: a.now}, b == nil)
-		if err != nil {
-			return err
-		}
-		if b != nil {
-			if err := a.tx.Where("access_group_id = ?", id).Delete(&models.AccessGroupServer{}).Error; err != nil {
-				return err
+	return syncSets(a, models.KindAccessGroup, before, after, "access_group_id",
+		func(g *models.AccessGroupDoc) string { return g.Name },
+		func(name string) setRow { return &models.AccessGroup{Name: name, CreatedAt: a.now, UpdatedAt: a.now} },
+		func(id int64, g *models.AccessGroupDoc) []models.AccessGroupServer {
+			rows := make([]models.AccessGroupServer, len(g.Servers))
+			for i, s := range g.Servers {
+				rows[i] = models.AccessGroupServer{AccessGroupID: id, ServerID: a.st.id(models.KindServer, s)}
 			}
-		}
-		rows := make([]models.AccessGroupServer, len(d.Servers))
-		for i, s := range d.Servers {
-			rows[i] = models.AccessGroupServer{AccessGroupID: id, ServerID: a.st.id(models.KindServer, s)}
-		}
-		if len(rows) > 0 {
-			if err := a.tx.CreateInBatches(rows, batchSize).Error; err != nil {
-				return err
-			}
-		}
-		a.audit(action(b == nil), models.KindAccessGroup, d.Name, b, d)
-	}
-	for _, d := range c.deleted {
-		d := d
-		a.audit("delete", models.KindAccessGroup, d.Name, d, nil)
-		a.deletes = append(a.deletes, func() error {
-			return a.tx.Delete(&models.AccessGroup{}, a.st.id(models.KindAccessGroup, d.Name)).Error
+			return rows
 		})
-	}
-	return nil
 }
 
 func (a *applier) toolsets(before, after []models.ToolsetDoc) error {
-	c := diffByName(before, after, func(t *models.ToolsetDoc) string { return t.Name })
-	for _, p := range append(c.created, c.updated...) {
-		b, d := p[0], p[1]
-		id, err := a.upsertNamed(models.KindToolset, &models.Toolset{Name: d.Name, CreatedAt: a.now, UpdatedAt: a.now}, b == nil)
-		if err != nil {
-			return err
-		}
-		if b != nil {
-			if err := a.tx.Where("toolset_id = ?", id).Delete(&models.ToolsetTool{}).Error; err != nil {
-				return err
+	return syncSets(a, models.KindToolset, before, after, "toolset_id",
+		func(t *models.ToolsetDoc) string { return t.Name },
+		func(name string) setRow { return &models.Toolset{Name: name, CreatedAt: a.now, UpdatedAt: a.now} },
+		func(id int64, t *models.ToolsetDoc) []models.ToolsetTool {
+			rows := make([]models.ToolsetTool, 0, len(t.Tools))
+			for _, st := range t.Tools {
+				server, tool, _ := models.SplitTool(st)
+				rows = append(rows, models.ToolsetTool{ToolsetID: id, ServerID: a.st.id(models.KindServer, server), Tool: tool})
 			}
-		}
-		rows := make([]models.ToolsetTool, 0, len(d.Tools))
-		for _, st := range d.Tools {
-			server, tool, _ := models.SplitTool(st)
-			rows = append(rows, models.ToolsetTool{ToolsetID: id, ServerID: a.st.id(models.KindServer, server), Tool: tool})
-		}
-		if len(rows) > 0 {
-			if err := a.tx.CreateInBatches(rows, batchSize).Error; err != nil {
-				return err
-			}
-		}
-		a.audit(action(b == nil), models.KindToolset, d.Name, b, d)
-	}
-	for _, d := range c.deleted {
-		d := d
-		a.audit("delete", models.KindToolset, d.Name, d, nil)
-		a.deletes = append(a.deletes, func() error {
-			return a.tx.Delete(&models.Toolset{}, a.st.id(models.KindToolset, d.Name)).Error
+			return rows
 		})
-	}
-	return nil
 }
 
 func action(created bool) string {
@@ -398,28 +356,47 @@ func action(created bool) string {
 	return "update"
 }
 
-// upsertNamed creates a row (and records its id) or touches updated_at of the existing one.
-func (a *applier) upsertNamed(kind string, row interface{ GetID() int64 }, create bool) (int64, error) {
-	if create {
-		if err := a.tx.Create(row).Error; err != nil {
-			return 0, err
-		}
-		id := row.GetID()
-		a.setID(kind, rowName(row), id)
-		return id, nil
-	}
-	id := a.st.id(kind, rowName(row))
-	return id, a.tx.Model(row).Where("id = ?", id).Update("updated_at", a.now).Error
-}
+// setRow is the row of a named set (an access group or a toolset).
+type setRow interface{ GetID() int64 }
 
-func rowName(row any) string {
-	switch r := row.(type) {
-	case *models.AccessGroup:
-		return r.Name
-	case *models.Toolset:
-		return r.Name
+// syncSets creates, updates and deletes one kind of named set to match after. A set is a row
+// plus member rows (M, pointing at it through parentFK) that are replaced whole on update.
+func syncSets[D any, M any](a *applier, kind string, before, after []D, parentFK string,
+	name func(*D) string, newRow func(name string) setRow, members func(id int64, d *D) []M) error {
+	c := diffByName(before, after, name)
+	for _, p := range append(c.created, c.updated...) {
+		b, d := p[0], p[1]
+		row := newRow(name(d))
+		var id int64
+		if b == nil {
+			if err := a.tx.Create(row).Error; err != nil {
+				return err
+			}
+			id = row.GetID()
+			a.setID(kind, name(d), id)
+		} else {
+			id = a.st.id(kind, name(d))
+			if err := a.tx.Model(row).Where("id = ?", id).Update("updated_at", a.now).Error; err != nil {
+				return err
+			}
+			if err := a.tx.Where(parentFK+" = ?", id).Delete(new(M)).Error; err != nil {
+				return err
+			}
+		}
+		if rows := members(id, d); len(rows) > 0 {
+			if err := a.tx.CreateInBatches(rows, batchSize).Error; err != nil {
+				return err
+			}
+		}
+		a.audit(action(b == nil), kind, name(d), b, d)
 	}
-	panic(fmt.Sprintf("rowName: unexpected %T", row))
+	for _, d := range c.deleted {
+		a.audit("delete", kind, name(d), d, nil)
+		a.deletes = append(a.deletes, func() error {
+			return a.tx.Delete(newRow(name(d)), a.st.id(kind, name(d))).Error
+		})
+	}
+	return nil
 }
 
 // levelOf is what every permission level shares, for syncLevels.

@@ -292,3 +292,24 @@ func asProblems(err error, ps *models.Problems) bool {
 	*ps = p
 	return ok
 }
+
+func TestUpdateSets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		storetest.MustApply(t, st, storetest.MustLoad(t, small))
+		next := storetest.MustLoad(t, small)
+		next.AccessGroups[0].Servers = []string{"jira"}
+		next.Toolsets[0].Tools = []string{"github/create_issue"}
+		next.Toolsets = append(next.Toolsets, models.ToolsetDoc{Name: "writers", Tools: []string{"jira/create_ticket"}})
+		sum := storetest.MustApply(t, st, next)
+		if g, ts := *sum.Counts[models.KindAccessGroup], *sum.Counts[models.KindToolset]; g != (store.KindCounts{Updated: 1}) || ts != (store.KindCounts{Created: 1, Updated: 1}) {
+			t.Errorf("counts: groups %+v toolsets %+v", g, ts)
+		}
+		got, _, err := st.LoadDocument(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := normalized(next); !reflect.DeepEqual(got.AccessGroups, w.AccessGroups) || !reflect.DeepEqual(got.Toolsets, w.Toolsets) {
+			t.Errorf("sets after update: %+v %+v", got.AccessGroups, got.Toolsets)
+		}
+	})
+}
