@@ -363,15 +363,15 @@ func TestWhy(t *testing.T) {
 		t.Fatalf("why: %d %s", w.Code, w.Body)
 	}
 	d := parse(t, w)
-	cols := d.Find(`[data-testid="why"] ul`)
-	if cols.Length() != 2 {
-		t.Fatalf("why columns: %d", cols.Length())
+	before, afterSel := d.Find(`[data-testid="why-before"]`), d.Find(`[data-testid="why-after"]`)
+	if before.Length() != 1 || afterSel.Length() != 1 {
+		t.Fatalf("why columns: %d %d", before.Length(), afterSel.Length())
 	}
-	now, after := cols.Eq(0).Text(), cols.Eq(1).Text()
+	now, after := before.Text(), afterSel.Text()
 	if !strings.Contains(now, "create_issue") || !strings.Contains(now, "access group dev") {
 		t.Errorf("explanation now lacks the dev group's grant: %s", now)
 	}
-	if first := cols.Eq(1).Find("li").First().Text(); !strings.Contains(after, "toolset read-only") || first != `key "deploy" (organization "acme", team "platform"): github: list_issues` {
+	if first := afterSel.Find(`[data-testid="explain-line"]`).First().Text(); !strings.Contains(after, "toolset read-only") || first != `key "deploy" (organization "acme", team "platform"): github: list_issues` {
 		t.Errorf("explanation after: %s", after)
 	}
 	f.Set("name", "nobody")

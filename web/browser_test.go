@@ -160,7 +160,7 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	// Open the first "Why?": its explanation is fetched from the server.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(`details.why summary`),
-		chromedp.WaitVisible(`details.why [data-testid=why] li`),
+		chromedp.WaitVisible(`details.why [data-testid=why-after] [data-testid=explain-line]`),
 	); err != nil {
 		t.Fatalf("open Why?: %v", err)
 	}
