@@ -438,3 +438,16 @@ func TestPreviewPaged(t *testing.T) {
 		t.Errorf("page 2 shows %d groups, want more than %d", n, groups)
 	}
 }
+
+// With no policy view to trust, the console fails closed like enforcement: 503, not a 500.
+func TestConsoleWithoutView(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	h := web.New(web.Deps{Store: st, State: live.New(st, live.Options{})}) // never loaded
+	for _, path := range []string{"/orgs", "/orgs/acme/settings", "/keys"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "cannot show the policy") {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body)
+		}
+	}
+}

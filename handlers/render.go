@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
 )
 
 // render writes a templ component with the given status.
@@ -40,8 +42,13 @@ func redirect(c *gin.Context, to string) {
 	c.Redirect(http.StatusSeeOther, to)
 }
 
-// statusOf maps a domain error code to an HTTP status.
+// statusOf maps a domain error code to an HTTP status. No policy view to trust (none loaded
+// yet, or stale beyond max-stale) is 503: the console, like enforcement, fails closed.
 func statusOf(err error) int {
+	var stale *live.StaleError
+	if errors.As(err, &stale) || errors.Is(err, live.ErrNoView) {
+		return http.StatusServiceUnavailable
+	}
 	switch models.ErrorCode(err) {
 	case models.EInvalid:
 		return http.StatusUnprocessableEntity
@@ -63,6 +70,8 @@ func fail(c *gin.Context, err error) {
 	if status == http.StatusInternalServerError {
 		slog.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		msg = "internal error; see the server log"
+	} else if status == http.StatusServiceUnavailable {
+		msg = "Warden cannot show the policy now: " + msg
 	} else {
 		slog.Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", err)
 	}
