@@ -10,6 +10,7 @@
   document.documentElement.classList.add("js");
 
   var uid = 0;
+  var MAX_SHOWN = 100; // options listed at once in a combobox
 
   function enhance(root) {
     var select = root.querySelector("select[multiple]");
@@ -82,6 +83,9 @@
         return !q || o.textContent.toLowerCase().indexOf(q) >= 0 || (o.dataset.hint || "").toLowerCase().indexOf(q) >= 0;
       });
       if (active >= visible.length) active = visible.length - 1;
+      // A catalogue can hold thousands of tools: list the first matches and say how many more.
+      var more = visible.length - MAX_SHOWN;
+      if (more > 0) visible = visible.slice(0, MAX_SHOWN);
       visible.forEach(function (o, i) {
         var li = el("li", "ms-option");
         li.id = base + "-opt-" + o.index;
@@ -103,8 +107,16 @@
       });
       if (!visible.length) {
         var none = el("li", "ms-empty");
+        none.setAttribute("role", "option");
+        none.setAttribute("aria-disabled", "true");
         none.textContent = "No match";
         list.appendChild(none);
+      } else if (more > 0) {
+        var rest = el("li", "ms-empty");
+        rest.setAttribute("role", "option");
+        rest.setAttribute("aria-disabled", "true");
+        rest.textContent = more + " more — keep typing to narrow";
+        list.appendChild(rest);
       }
       if (active >= 0 && visible[active]) {
         input.setAttribute("aria-activedescendant", base + "-opt-" + visible[active].index);

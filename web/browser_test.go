@@ -136,6 +136,15 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 		// Add the release toolset: type to search, Enter picks the first match.
 		chromedp.Focus(`#toolsets-input`),
 		chromedp.SendKeys(`#toolsets-input`, "rele"),
+	)
+	if err != nil {
+		t.Fatalf("keyboard steps: %v", err)
+	}
+	// The open combobox is accessible too.
+	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
+		t.Errorf("accessibility violations with a combobox open:\n%s", strings.Join(v, "\n"))
+	}
+	err = chromedp.Do(ctx,
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.KeyEvent(kb.Escape),
 		// Remove the postgres server: Backspace in an empty search removes the last chip.
