@@ -11,6 +11,8 @@ import (
 
 	"net/http/httptest"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -101,34 +103,8 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	}
 	ctx := browser(t)
 
-	st := storetest.Open(t, store.KindSQLite)
-	doc, err := demo.Document()
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustApply(t, st, doc)
-	state := live.New(st, live.Options{})
-	if err := state.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state}))
+	st, srv, want := demoConsole(t)
 	defer srv.Close()
-
-	// What the resolver says the change does: the headline the page must reach.
-	acme := *doc.Clone().Organization("acme")
-	if len(acme.MCP.Servers) != 1 || acme.MCP.Servers[0] != "postgres" {
-		t.Fatalf("the demo's acme should select exactly the postgres server, has %v", acme.MCP.Servers)
-	}
-	acme.MCP.Servers = nil
-	acme.MCP.Toolsets = append(acme.MCP.Toolsets, "release")
-	before := resolver.Build(doc)
-	sum := resolver.Diff(before, before.WithOrganization(acme)).Summary
-	want := views.Headline(
-		views.ImpactCount{Org: sum.OrganizationsLosing > 0, Teams: sum.TeamsLosing, Keys: sum.KeysLosing},
-		views.ImpactCount{Org: sum.OrganizationsGaining > 0, Teams: sum.TeamsGaining, Keys: sum.KeysGaining})
-	if want == "No change" {
-		t.Fatal("the scripted change should change access in the demo")
-	}
 
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
@@ -196,6 +172,48 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	if !strings.HasPrefix(flash, "Saved — ") || !strings.Contains(flash, "lost access") {
 		t.Errorf("flash %q", flash)
 	}
+	checkSaved(t, st)
+	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
+		t.Errorf("accessibility violations after saving:\n%s", strings.Join(v, "\n"))
+	}
+}
+
+// demoConsole serves the console over the demo policy, and returns the headline the preview
+// must show for the scripted change to acme (drop the postgres server, add the release
+// toolset), as the resolver computes it.
+func demoConsole(t *testing.T) (*store.Store, *httptest.Server, string) {
+	t.Helper()
+	st := storetest.Open(t, store.KindSQLite)
+	doc, err := demo.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustApply(t, st, doc)
+	state := live.New(st, live.Options{})
+	if err := state.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state}))
+	acme := *doc.Clone().Organization("acme")
+	if len(acme.MCP.Servers) != 1 || acme.MCP.Servers[0] != "postgres" {
+		t.Fatalf("the demo's acme should select exactly the postgres server, has %v", acme.MCP.Servers)
+	}
+	acme.MCP.Servers = nil
+	acme.MCP.Toolsets = append(acme.MCP.Toolsets, "release")
+	before := resolver.Build(doc)
+	sum := resolver.Diff(before, before.WithOrganization(acme)).Summary
+	want := views.Headline(
+		views.ImpactCount{Org: sum.OrganizationsLosing > 0, Teams: sum.TeamsLosing, Keys: sum.KeysLosing},
+		views.ImpactCount{Org: sum.OrganizationsGaining > 0, Teams: sum.TeamsGaining, Keys: sum.KeysGaining})
+	if want == "No change" {
+		t.Fatal("the scripted change should change access in the demo")
+	}
+	return st, srv, want
+}
+
+// checkSaved checks the stored acme after the scripted change was saved.
+func checkSaved(t *testing.T, st *store.Store) {
+	t.Helper()
 	saved, _, err := st.LoadDocument(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -204,9 +222,45 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	if len(got.Servers) != 0 || !contains(got.Toolsets, "release") || !contains(got.AccessGroups, "engineering") {
 		t.Errorf("stored acme: %+v", got)
 	}
-	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
-		t.Errorf("accessibility violations after saving:\n%s", strings.Join(v, "\n"))
+}
+
+// Without JavaScript the page is a plain form: native multiple selects, a Preview button that
+// renders the whole page with the preview, and Save.
+func TestOrgSettingsWithoutJavaScript(t *testing.T) {
+	ctx := browser(t)
+	st, srv, want := demoConsole(t)
+	defer srv.Close()
+	noScript := chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})
+	err := chromedp.Do(ctx,
+		noScript,
+		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
+		chromedp.WaitVisible(`select#toolsets`),
+		chromedp.SetAttributeValue(`#toolsets option[value="release"]`, "selected", "selected"),
+		chromedp.RemoveAttribute(`#servers option[value="postgres"]`, "selected"),
+		chromedp.Click(`[data-testid=preview-button]`),
+		chromedp.WaitVisible(`[data-testid=preview-headline]`),
+	)
+	if err != nil {
+		t.Fatalf("no-JavaScript preview: %v", err)
 	}
+	headline, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=preview-headline]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(headline), " "); got != want {
+		t.Fatalf("headline %q, want %q", got, want)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=save]`), chromedp.WaitVisible(`[data-testid=flash]`)); err != nil {
+		t.Fatalf("no-JavaScript save: %v", err)
+	}
+	flash, _ := chromedp.Run(ctx, chromedp.Text(`[data-testid=flash]`))
+	if !strings.HasPrefix(flash, "Saved — ") {
+		t.Errorf("flash %q", flash)
+	}
+	checkSaved(t, st)
 }
 
 func contains(list []string, v string) bool {
