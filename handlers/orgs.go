@@ -54,8 +54,14 @@ func (h *Orgs) List(c *gin.Context) {
 		for _, t := range teams {
 			keys += len(v.Snapshot.TeamKeys(t))
 		}
+		a, _ := v.Snapshot.OrganizationAccess(o.Name)
+		st := views.Status{Label: "active"}
+		if o.Blocked {
+			st = views.Status{Label: "blocked", Tone: "bad", Title: "No team or key of this organization gets any MCP access"}
+		}
 		rows[i] = views.OrgListRow{
-			Name: o.Name, Blocked: o.Blocked, MCP: o.MCP, DenyTools: len(o.DenyTools), Teams: len(teams), Keys: keys,
+			Name: o.Name, MCP: o.MCP, DenyTools: len(o.DenyTools), Teams: len(teams), Keys: keys,
+			Access: accessSummary(a), Status: st,
 		}
 	}
 	render(c, http.StatusOK, views.OrgListPage(views.OrgListProps{

@@ -138,6 +138,14 @@ func TestSettingsPage(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `href="/orgs/acme/settings"`) {
 		t.Errorf("orgs list: %d", w.Code)
 	}
+	// acme: the dev group (github, jira) minus delete_repo; 2 teams, 4 keys (3 in teams, 1 teamless).
+	var cells []string
+	parse(t, w).Find(`[data-testid="org-list"] tbody tr`).First().Find("td").Each(func(_ int, td *goquery.Selection) {
+		cells = append(cells, strings.Join(strings.Fields(td.Text()), " "))
+	})
+	if row := strings.Join(cells, " | "); row != "acme | groups: dev | 1 | 2 | 4 | 2 servers · 4 tools | active" {
+		t.Errorf("acme's row: %q", row)
+	}
 }
 
 func TestPreview(t *testing.T) {
