@@ -392,9 +392,8 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 // per distinct Access and multiplied.
 func byTool(diff resolver.DiffResult) []views.ToolImpact {
 	type tally struct {
-		access      resolver.Access
-		org         bool
-		teams, keys int
+		access resolver.Access
+		count  views.ImpactCount
 	}
 	lost, gained := map[unsafe.Pointer]*tally{}, map[unsafe.Pointer]*tally{}
 	count := func(m map[unsafe.Pointer]*tally, a resolver.Access, kind resolver.PrincipalKind) {
@@ -407,14 +406,7 @@ func byTool(diff resolver.DiffResult) []views.ToolImpact {
 			t = &tally{access: a}
 			m[id] = t
 		}
-		switch kind {
-		case resolver.KindOrganization:
-			t.org = true
-		case resolver.KindTeam:
-			t.teams++
-		default:
-			t.keys++
-		}
+		t.count.Add(string(kind))
 	}
 	for _, d := range diff.Principals {
 		count(lost, d.Lost, d.Kind)
@@ -422,46 +414,33 @@ func byTool(diff resolver.DiffResult) []views.ToolImpact {
 	}
 	type key struct{ s, t string }
 	rows := map[key]*views.ToolImpact{}
-	at := func(s, t string) *views.ToolImpact {
-		r := rows[key{s, t}]
-		if r == nil {
-			r = &views.ToolImpact{Server: s, Tool: t}
-			rows[key{s, t}] = r
-		}
-		return r
-	}
-	for _, t := range lost {
-		for s, tools := range t.access {
-			for _, tool := range tools {
-				r := at(s, tool)
-				r.OrgLost = r.OrgLost || t.org
-				r.TeamsLost += t.teams
-				r.KeysLost += t.keys
+	spread := func(m map[unsafe.Pointer]*tally, side func(*views.ToolImpact) *views.ImpactCount) {
+		for _, t := range m {
+			for s, tools := range t.access {
+				for _, tool := range tools {
+					r := rows[key{s, tool}]
+					if r == nil {
+						r = &views.ToolImpact{Server: s, Tool: tool}
+						rows[key{s, tool}] = r
+					}
+					side(r).Merge(t.count)
+				}
 			}
 		}
 	}
-	for _, t := range gained {
-		for s, tools := range t.access {
-			for _, tool := range tools {
-				r := at(s, tool)
-				r.OrgGained = r.OrgGained || t.org
-				r.TeamsGained += t.teams
-				r.KeysGained += t.keys
-			}
-		}
-	}
+	spread(lost, func(r *views.ToolImpact) *views.ImpactCount { return &r.Lost })
+	spread(gained, func(r *views.ToolImpact) *views.ImpactCount { return &r.Gained })
 	out := make([]views.ToolImpact, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, *r)
 	}
-	weight := func(r views.ToolImpact) int { return r.KeysLost + r.TeamsLost + r.KeysGained + r.TeamsGained }
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if a.KeysLost+a.TeamsLost != b.KeysLost+b.TeamsLost {
-			return a.KeysLost+a.TeamsLost > b.KeysLost+b.TeamsLost
+		if a.Lost.Size() != b.Lost.Size() {
+			return a.Lost.Size() > b.Lost.Size()
 		}
-		if weight(a) != weight(b) {
-			return weight(a) > weight(b)
+		if wa, wb := a.Lost.Size()+a.Gained.Size(), b.Lost.Size()+b.Gained.Size(); wa != wb {
+			return wa > wb
 		}
 		if a.Server != b.Server {
 			return a.Server < b.Server
@@ -544,10 +523,10 @@ func savedSummary(diff resolver.DiffResult) string {
 	tools := byTool(diff)
 	var lostTools, gainedTools []string
 	for _, t := range tools {
-		if t.KeysLost+t.TeamsLost > 0 || t.OrgLost {
+		if t.Lost.Any() {
 			lostTools = append(lostTools, t.Server+"/"+t.Tool)
 		}
-		if t.KeysGained+t.TeamsGained > 0 || t.OrgGained {
+		if t.Gained.Any() {
 			gainedTools = append(gainedTools, t.Server+"/"+t.Tool)
 		}
 	}

@@ -106,15 +106,15 @@ func ImpactWords(c ImpactCount) string {
 }
 
 // countWords renders a tool row's cell: "−14 keys  −2 teams".
-func countWords(org bool, teams, keys int, sign string) string {
+func countWords(c ImpactCount, sign string) string {
 	var parts []string
-	if keys > 0 {
-		parts = append(parts, sign+plural(keys, "key", "keys"))
+	if c.Keys > 0 {
+		parts = append(parts, sign+plural(c.Keys, "key", "keys"))
 	}
-	if teams > 0 {
-		parts = append(parts, sign+plural(teams, "team", "teams"))
+	if c.Teams > 0 {
+		parts = append(parts, sign+plural(c.Teams, "team", "teams"))
 	}
-	if org {
+	if c.Org {
 		parts = append(parts, sign+"organization")
 	}
 	return strings.Join(parts, "  ")
