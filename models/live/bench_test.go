@@ -35,7 +35,7 @@ func BenchmarkRebuild(b *testing.B) {
 				b.ResetTimer()
 				for b.Loop() {
 					b.StopTimer()
-					rawExec(b, st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
+					storetest.Exec(b, st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 					b.StartTimer()
 					if err := s.Refresh(ctx); err != nil {
 						b.Fatal(err)

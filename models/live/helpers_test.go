@@ -2,7 +2,6 @@ package live_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"slices"
@@ -84,26 +83,6 @@ func orgServers(t testing.TB, v *live.View) []string {
 		t.Fatal("acme is not in the view")
 	}
 	return a.Servers()
-}
-
-// rawExec runs SQL on the store's database through a connection of its own, behind the
-// store's back (to corrupt rows the store would never write).
-func rawExec(t testing.TB, st *store.Store, stmts ...string) {
-	t.Helper()
-	driver, dsn := "pgx", st.DSN()
-	if st.Kind() == store.KindSQLite {
-		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
 }
 
 // clock is a settable test clock.

@@ -134,7 +134,7 @@ func (w *walker) step() (string, bool) {
 	case p < 97: // a server change: a full reload
 		return w.serverChange() + ", " + w.apply(1), true
 	default: // a revision without audit events (written behind the store's back): a full reload
-		rawExec(w.t, w.st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
+		storetest.Exec(w.t, w.st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		return "revision bumped without audit events", true
 	}
 }

@@ -110,7 +110,7 @@ func TestFailedBuildKeepsGoodView(t *testing.T) {
 		}
 		good, _ := s.View()
 
-		rawExec(t, st, `UPDATE servers SET auth_headers = '{not json' WHERE name = 'github'`,
+		storetest.Exec(t, st, `UPDATE servers SET auth_headers = '{not json' WHERE name = 'github'`,
 			`UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		clk.Advance(10 * time.Second)
 		err := s.Refresh(ctx)
@@ -141,7 +141,7 @@ func TestFailedBuildKeepsGoodView(t *testing.T) {
 			t.Fatalf("health %+v", h)
 		}
 
-		rawExec(t, st, `UPDATE servers SET auth_headers = '' WHERE name = 'github'`,
+		storetest.Exec(t, st, `UPDATE servers SET auth_headers = '' WHERE name = 'github'`,
 			`UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		if err := s.Refresh(ctx); err != nil {
 			t.Fatal(err)
@@ -259,7 +259,7 @@ func TestRunNotifyPostgres(t *testing.T) {
 	}
 
 	// Kill the listening connection: Run reconnects and catches up on what it missed.
-	rawExec(t, a, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	storetest.Exec(t, a, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE application_name = '`+store.ListenApplicationName+`' AND datname = current_database()`)
 	waitFor(t, 5*time.Second, "the listener to drop", func() bool { return !s.Health().Listening })
 	rev = setOrgServers(t, a, "github")

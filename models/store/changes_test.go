@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"reflect"
 	"slices"
 	"strings"
@@ -186,7 +185,7 @@ func TestChangesAskForReload(t *testing.T) {
 		_, base = mustLoad(t, st)
 
 		// A revision without audit events, written behind the store's back.
-		rawSQL(t, st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
+		storetest.Exec(t, st, `UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		reload(base, "has no audit events")
 		_, base = mustLoad(t, st)
 
@@ -205,23 +204,4 @@ func TestChangesAskForReload(t *testing.T) {
 			t.Errorf("within the limits: reload=%v %q, %d keys", ch.Reload, ch.Reason, len(ch.Keys))
 		}
 	})
-}
-
-// rawSQL runs statements on the store's database behind its back.
-func rawSQL(t *testing.T, st *store.Store, stmts ...string) {
-	t.Helper()
-	driver, dsn := "pgx", st.DSN()
-	if st.Kind() == store.KindSQLite {
-		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
 }

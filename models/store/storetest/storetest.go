@@ -115,3 +115,23 @@ func MustLoad(t testing.TB, yaml string) *models.Document {
 	}
 	return doc
 }
+
+// Exec runs SQL on st's database through a connection of its own, behind the store's back (to
+// corrupt rows, or write history, the store itself would never write).
+func Exec(t testing.TB, st *store.Store, stmts ...string) {
+	t.Helper()
+	driver, dsn := "pgx", st.DSN()
+	if st.Kind() == store.KindSQLite {
+		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
