@@ -42,15 +42,7 @@ func TestEverythingGoClient(t *testing.T) {
 	defer cancel()
 
 	// tools/list: only what the key may use, and only what the upstream has.
-	lt, err := cs.ListTools(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, tool := range lt.Tools {
-		names = append(names, tool.Name)
-	}
-	sort.Strings(names)
+	names := toolNames(t, ctx, cs)
 	want := []string{"echo", "get-sum", "trigger-long-running-operation", "trigger-sampling-request"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tools/list = %v, want %v", names, want)
@@ -321,14 +313,7 @@ func TestAggregateEverything(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	lt, err := cs.ListTools(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, tool := range lt.Tools {
-		names = append(names, tool.Name)
-	}
+	names := toolNames(t, ctx, cs)
 	want := []string{"everything__echo", "everything__get-sum", "everything__trigger-long-running-operation", "gosrv__add", "gosrv__shout"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tools = %v, want %v", names, want)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -146,15 +145,7 @@ func TestGoServerRelay(t *testing.T) {
 			h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: gs.URL}})
 			cs := connect(t, h.url+"/mcp/gosrv", secretDev, nil)
 			ctx := context.Background()
-			lt, err := cs.ListTools(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, tool := range lt.Tools {
-				names = append(names, tool.Name)
-			}
-			sort.Strings(names)
+			names := toolNames(t, ctx, cs)
 			if !slices.Equal(names, []string{"add", "shout"}) {
 				t.Errorf("tools = %v", names)
 			}
@@ -374,14 +365,7 @@ func TestAggregate(t *testing.T) {
 	cs := connect(t, h.url+"/mcp", secretDev, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	lt, err := cs.ListTools(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, tool := range lt.Tools {
-		names = append(names, tool.Name)
-	}
+	names := toolNames(t, ctx, cs)
 	if !slices.Equal(names, []string{"gosrv__add", "gosrv__shout"}) {
 		t.Errorf("tools = %v", names)
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -409,4 +410,19 @@ func testutilCount(t testing.TB, m *live.Metrics, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// toolNames lists the session's tools by name, sorted.
+func toolNames(t *testing.T, ctx context.Context, cs *mcp.ClientSession) []string {
+	t.Helper()
+	lt, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(lt.Tools))
+	for _, tool := range lt.Tools {
+		names = append(names, tool.Name)
+	}
+	sort.Strings(names)
+	return names
 }
