@@ -77,14 +77,3 @@ func fail(c *gin.Context, err error) {
 	}
 	c.String(status, msg)
 }
-
-// failJSON is fail for API routes.
-func failJSON(c *gin.Context, err error) {
-	status := statusOf(err)
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		slog.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
-		msg = "internal error"
-	}
-	c.JSON(status, gin.H{"error": msg, "code": models.ErrorCode(err)})
-}
