@@ -129,7 +129,10 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Clients may hold MCP event streams open indefinitely; past the grace period they are
+		// cut rather than keeping the process (and the decision log's last flush) waiting.
+		logger.Warn("closing connections still open after the grace period", "error", err)
+		srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
