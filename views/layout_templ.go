@@ -20,9 +20,9 @@ type LayoutProps struct {
 	FlashErr bool
 }
 
-// htmxConfig makes htmx swap 422 (invalid draft) and 409 (stale save) answers, which carry the
-// panel or page to show, and keeps it from evaluating scripts in swapped content.
-const htmxConfig = `{"allowScriptTags":false,"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"409","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
+// htmxConfig: swap 422 (invalid draft) and 409 (stale save) answers, which carry what to show; run no
+// scripts in swapped content; settle at once, as htmx wires new elements (a Why?) only on settling.
+const htmxConfig = `{"allowScriptTags":false,"defaultSettleDelay":0,"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"409","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 type navItem struct{ key, label, href string }
 

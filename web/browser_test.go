@@ -2,17 +2,20 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"net/http/httptest"
-
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -72,8 +75,14 @@ func browser(t *testing.T) context.Context {
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// A backstop only: every step has its own deadline (stepTimeout) and fails naming itself.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	// Start Chromium and its tab now: the first run on a context ties the browser's life to that
+	// context, and steps run on shorter-lived ones (see step).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
 	return ctx
 }
 
@@ -91,6 +100,128 @@ func axeSerious(t *testing.T, ctx context.Context, axe string) []string {
 		t.Fatalf("axe: %v", err)
 	}
 	return out
+}
+
+// stepTimeout bounds one step of a browser test. It is no claim about speed: a step that waits
+// on a condition ends as soon as the condition holds, and the bound only turns a condition that
+// never comes into a failure naming the step, with a screenshot and the DOM, instead of a hang.
+const stepTimeout = 45 * time.Second
+
+// step runs the actions of one named step of a browser test under its own deadline; on failure
+// it saves what the page showed (see dumpPage) and fails the test naming the step.
+func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	stepValue(t, ctx, name, chromedp.Steps(actions...))
+}
+
+// stepValue is step for an action with a result.
+func stepValue[T any](t *testing.T, ctx context.Context, name string, action chromedp.Action[T]) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(sctx, action)
+	if err != nil {
+		t.Fatalf("step %q: %v\n%s", name, err, dumpPage(t, ctx, name))
+	}
+	return v
+}
+
+// navigateBy runs a step whose actions make the tab load a new document (a click on a submit
+// button, say) and waits for that document's load event, not for a selector the old document
+// may also have. It returns the document's response, after any redirects.
+func navigateBy(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) *network.Response {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(sctx, actions...)
+	if err == nil && resp == nil {
+		err = fmt.Errorf("the actions loaded no new document")
+	}
+	if err != nil {
+		t.Fatalf("step %q: %v\n%s", name, err, dumpPage(t, ctx, name))
+	}
+	return resp
+}
+
+// expectDocument fails the step unless the tab shows the document at path, answered with status.
+func expectDocument(t *testing.T, ctx context.Context, name string, resp *network.Response, status int64, path string) {
+	t.Helper()
+	u, err := url.Parse(resp.URL)
+	if err != nil || resp.Status != status || u.Path != path {
+		t.Fatalf("step %q: the new document is %d %s, want %d %s\n%s", name, resp.Status, resp.URL, status, path, dumpPage(t, ctx, name))
+	}
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// dumpPage saves a screenshot and the DOM of the tab as artifacts named for the test and the
+// step, and says where they went. It runs under a deadline of its own, so it also works when the
+// step failed because its deadline passed.
+func dumpPage(t *testing.T, ctx context.Context, stepName string) string {
+	t.Helper()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	base := unsafeName.ReplaceAllString(t.Name()+"-"+stepName, "-")
+	var out []string
+	if loc, err := chromedp.Run(dctx, chromedp.Location()); err == nil {
+		out = append(out, "page: "+loc)
+	}
+	if shot, err := chromedp.Run(dctx, chromedp.FullScreenshot(90)); err != nil {
+		out = append(out, "no screenshot: "+err.Error())
+	} else if p := artifact(t, base+".png"); os.WriteFile(p, shot, 0o644) == nil {
+		out = append(out, "screenshot: "+p)
+	}
+	if dom, err := chromedp.Run(dctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); err != nil {
+		out = append(out, "no DOM: "+err.Error())
+	} else if p := artifact(t, base+".html"); os.WriteFile(p, []byte(dom), 0o644) == nil {
+		out = append(out, "DOM: "+p)
+	}
+	return strings.Join(out, "\n")
+}
+
+// watchPreviewJS records in the page which draft the preview panel on screen was computed for:
+// the server-rendered panel is that of the draft the page loaded with, and each panel the live
+// preview swaps in is that of the draft the form held when its request left. A draft is the form
+// as it would be posted, less the fields the panel itself carries (its revision).
+const watchPreviewJS = `(() => {
+	const form = document.getElementById('org-settings');
+	const draft = () => {
+		const panel = document.getElementById('preview-panel');
+		const own = new Set(panel ? Array.from(panel.querySelectorAll('[name]'), e => e.name) : []);
+		return new URLSearchParams(Array.from(new FormData(form)).filter(([k]) => !own.has(k))).toString();
+	};
+	const w = window.wardenPreview = { draft, shown: draft(), sent: new WeakMap() };
+	form.addEventListener('htmx:beforeRequest', e => { if (e.detail.elt === form) w.sent.set(e.detail.xhr, draft()); });
+	document.addEventListener('htmx:afterSettle', e => { if (w.sent.has(e.detail.xhr)) w.shown = w.sent.get(e.detail.xhr); });
+})()`
+
+// watchPreview installs watchPreviewJS; run it once the settings page has loaded (again after
+// every full page load), before changing the form.
+func watchPreview() chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](watchPreviewJS)
+}
+
+// waitPreview waits until the preview panel on screen, settled and processed by htmx, is the
+// one for the draft the form holds now, and no request is on its way: the moment a person reads
+// the panel as the preview of what they see in the form.
+func waitPreview(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.Run(sctx, chromedp.Poll[bool](`(() => { const w = window.wardenPreview;
+			return w.shown === w.draft() && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') })()`,
+		chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		state, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`(() => { const w = window.wardenPreview;
+			return w ? 'panel for: ' + w.shown + '\nform now: ' + w.draft() : 'watchPreview was not installed' })()`))
+		t.Fatalf("step %q: the preview panel did not come to show the form's draft: %v\n%s\n%s", name, err, state, dumpPage(t, ctx, name))
+	}
+}
+
+// previewHeadline is the preview headline on screen, with its white space collapsed.
+func previewHeadline(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	return strings.Join(strings.Fields(stepValue(t, ctx, name, chromedp.Text(`[data-testid=preview-headline]`))), " ")
 }
 
 // A person opens the demo organization, adds a toolset and removes a server with the keyboard
@@ -176,6 +307,40 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
 		t.Errorf("accessibility violations after saving:\n%s", strings.Join(v, "\n"))
 	}
+}
+
+// A "Why?" opened at the first moment the person can, as the live preview swaps its panel in,
+// loads its explanation. htmx attaches the request of a swapped-in element when the swap
+// settles; it used to settle 20 ms after the swap (htmx's default settle delay), and a Why?
+// opened in between stayed at "Loading the explanation…" for good.
+func TestWhyOpenedAsThePreviewArrivesInBrowser(t *testing.T) {
+	ctx := browser(t)
+	_, srv, _ := demoConsole(t)
+	defer srv.Close()
+
+	step(t, ctx, "open the settings page",
+		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
+		chromedp.WaitVisible(`#servers-input`),
+		// The first panel with a Why? in it is the one for the draft below; open its first Why?
+		// from htmx's afterSwap event: the panel is in the document, and htmx has not yet
+		// settled it.
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const loaded = document.getElementById('preview-panel');
+			document.addEventListener('htmx:afterSwap', function open() {
+				const summary = document.querySelector('#preview-panel details.why summary');
+				if (!summary || summary.closest('#preview-panel') === loaded) return;
+				document.removeEventListener('htmx:afterSwap', open);
+				summary.click();
+			});
+		})()`),
+	)
+	step(t, ctx, "remove postgres",
+		chromedp.Focus(`#servers-input`),
+		chromedp.KeyEvent(kb.Backspace),
+	)
+	step(t, ctx, "wait for the explanation",
+		chromedp.WaitVisible(`#preview-panel details.why[open] [data-testid=why-after] [data-testid=explain-line]`),
+	)
 }
 
 // demoConsole serves the console over the demo policy, and returns the headline the preview
