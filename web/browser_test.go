@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -237,21 +238,22 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 	st, srv, want := demoConsole(t)
 	defer srv.Close()
 
-	err = chromedp.Do(ctx,
+	step(t, ctx, "open the settings page",
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
 		chromedp.WaitVisible(`#toolsets-input`),
+		watchPreview(),
+	)
+	step(t, ctx, "search the toolsets",
 		// Add the release toolset: type to search, Enter picks the first match.
 		chromedp.Focus(`#toolsets-input`),
 		chromedp.SendKeys(`#toolsets-input`, "rele"),
+		chromedp.WaitVisible(`#toolsets-listbox [role=option]`),
 	)
-	if err != nil {
-		t.Fatalf("keyboard steps: %v", err)
-	}
 	// The open combobox is accessible too.
 	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
 		t.Errorf("accessibility violations with a combobox open:\n%s", strings.Join(v, "\n"))
 	}
-	err = chromedp.Do(ctx,
+	step(t, ctx, "choose release, remove postgres",
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.KeyEvent(kb.Escape),
 		// Remove the postgres server: Backspace in an empty search removes the last chip.
@@ -259,31 +261,20 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 		chromedp.KeyEvent(kb.Backspace),
 		chromedp.KeyEvent(kb.Escape),
 	)
-	if err != nil {
-		t.Fatalf("keyboard steps: %v", err)
-	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const h = document.querySelector('[data-testid=preview-headline]');
-			return h && h.textContent.trim().replace(/\s+/g, ' ') === `+jsString(want)+` })()`, chromedp.WithPollingTimeout(20*time.Second)))
-	if err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Text(`[data-testid=preview-headline]`))
-		t.Fatalf("waiting for the headline %q (page shows %q): %v", want, got, err)
+	waitPreview(t, ctx, "wait for the preview of the draft")
+	if got := previewHeadline(t, ctx, "read the headline"); got != want {
+		t.Fatalf("headline %q, want %q\n%s", got, want, dumpPage(t, ctx, "read the headline"))
 	}
 	// Choosing with the keyboard never submitted the form: nothing is saved yet.
 	if rev, _ := st.Revision(context.Background()); rev != 1 {
 		t.Fatalf("the keyboard steps saved something: revision %d", rev)
 	}
-	// Open one "Why?" so the screenshot shows an explanation.
-	// Open the first "Why?": its explanation is fetched from the server.
-	if err := chromedp.Do(ctx,
+	// Open the first "Why?" so the screenshot shows an explanation; it is fetched from the server.
+	step(t, ctx, "open Why?",
 		chromedp.Click(`details.why summary`),
-		chromedp.WaitVisible(`details.why [data-testid=why-after] [data-testid=explain-line]`),
-	); err != nil {
-		t.Fatalf("open Why?: %v", err)
-	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
+		chromedp.WaitVisible(`details.why[open] [data-testid=why-after] [data-testid=explain-line]`),
+	)
+	shot := stepValue(t, ctx, "take the screenshot", chromedp.FullScreenshot(100))
 	path := artifact(t, "org-settings-preview.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
@@ -293,13 +284,9 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 		t.Errorf("accessibility violations on the settings page with the preview open:\n%s", strings.Join(v, "\n"))
 	}
 
-	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=save]`), chromedp.WaitVisible(`[data-testid=flash]`)); err != nil {
-		t.Fatal(err)
-	}
-	flash, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=flash]`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := navigateBy(t, ctx, "save", chromedp.Click(`[data-testid=save]`))
+	expectDocument(t, ctx, "save", resp, http.StatusOK, "/orgs/acme/settings")
+	flash := stepValue(t, ctx, "read the flash", chromedp.Text(`[data-testid=flash]`))
 	if !strings.HasPrefix(flash, "Saved — ") || !strings.Contains(flash, "lost access") {
 		t.Errorf("flash %q", flash)
 	}
@@ -399,30 +386,25 @@ func TestOrgSettingsWithoutJavaScript(t *testing.T) {
 		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return err
 	})
-	err := chromedp.Do(ctx,
+	step(t, ctx, "open the settings page",
 		noScript,
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
 		chromedp.WaitVisible(`select#toolsets`),
+	)
+	step(t, ctx, "choose release, remove postgres",
 		chromedp.SetAttributeValue(`#toolsets option[value="release"]`, "selected", "selected"),
 		chromedp.RemoveAttribute(`#servers option[value="postgres"]`, "selected"),
-		chromedp.Click(`[data-testid=preview-button]`),
-		chromedp.WaitVisible(`[data-testid=preview-headline]`),
 	)
-	if err != nil {
-		t.Fatalf("no-JavaScript preview: %v", err)
+	// The settings page already shows a preview (of no change): wait for the new document, not
+	// for a headline.
+	resp := navigateBy(t, ctx, "press Preview", chromedp.Click(`[data-testid=preview-button]`))
+	expectDocument(t, ctx, "press Preview", resp, http.StatusOK, "/orgs/acme/settings/preview")
+	if got := previewHeadline(t, ctx, "read the headline"); got != want {
+		t.Fatalf("headline %q, want %q\n%s", got, want, dumpPage(t, ctx, "read the headline"))
 	}
-	headline, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=preview-headline]`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(strings.Fields(headline), " "); got != want {
-		t.Fatalf("headline %q, want %q", got, want)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=save]`), chromedp.WaitVisible(`[data-testid=flash]`)); err != nil {
-		t.Fatalf("no-JavaScript save: %v", err)
-	}
-	flash, _ := chromedp.Run(ctx, chromedp.Text(`[data-testid=flash]`))
-	if !strings.HasPrefix(flash, "Saved — ") {
+	resp = navigateBy(t, ctx, "save", chromedp.Click(`[data-testid=save]`))
+	expectDocument(t, ctx, "save", resp, http.StatusOK, "/orgs/acme/settings")
+	if flash := stepValue(t, ctx, "read the flash", chromedp.Text(`[data-testid=flash]`)); !strings.HasPrefix(flash, "Saved — ") {
 		t.Errorf("flash %q", flash)
 	}
 	checkSaved(t, st)
