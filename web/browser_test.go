@@ -87,6 +87,19 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// browserContext opens a tab in a new browser context (cookies and storage of its own) of the
+// browser behind ctx, which browser returns: a second person at the console. Like browser, it
+// starts the tab at once, so steps may run on shorter-lived contexts.
+func browserContext(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("open a tab in a new browser context: %v", err)
+	}
+	return tab
+}
+
 // axeSerious injects axe-core and returns every serious or critical violation on the page.
 func axeSerious(t *testing.T, ctx context.Context, axe string) []string {
 	t.Helper()
@@ -213,7 +226,9 @@ func waitPreview(t *testing.T, ctx context.Context, name string) {
 			return w.shown === w.draft() && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') })()`,
 		chromedp.WithPollingTimeout(0)))
 	if err != nil {
-		state, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`(() => { const w = window.wardenPreview;
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`(() => { const w = window.wardenPreview;
 			return w ? 'panel for: ' + w.shown + '\nform now: ' + w.draft() : 'watchPreview was not installed' })()`))
 		t.Fatalf("step %q: the preview panel did not come to show the form's draft: %v\n%s\n%s", name, err, state, dumpPage(t, ctx, name))
 	}
