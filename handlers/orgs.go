@@ -136,7 +136,7 @@ func (h *Orgs) Save(c *gin.Context) {
 	}
 	summary := savedSummary(diff)
 	_, err = h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
-		Org: in.org, BaseRevision: base, Actor: actorOf(c), Summary: summary,
+		Org: in.org, SettingsRevision: base, BaseRevision: base, Actor: actorOf(c), Summary: summary,
 	})
 	switch models.ErrorCode(err) {
 	case "":
