@@ -166,13 +166,15 @@ func (h *Orgs) Save(c *gin.Context) {
 		}
 		p := h.page(v, org.Name, in.form, in)
 		if conflict.Reason == models.ConflictSettings {
+			// The conflict card says who changed what, with the ways on; the preview's note
+			// would say it twice.
 			p.Conflict = conflictOf(org.Name, in, conflict)
 			p.Message = "Nothing was saved: " + conflict.Error() + "."
 		} else {
 			p.Message = conflict.Error()
-		}
-		if !h.noteStale(c, v, &p, in) {
-			return
+			if !h.noteStale(c, v, &p, in) {
+				return
+			}
 		}
 		render(c, http.StatusConflict, views.OrgSettingsPage(p))
 		return
