@@ -297,7 +297,7 @@ func TestSaveRefusesBadRevisions(t *testing.T) {
 					f.Set("loaded_revision", "9000000000000000000")
 					f.Set("preview_revision", "9000000000000000000")
 				}, "loaded_revision"},
-				{"forged future preview", func(f url.Values) { f.Set("preview_revision", "9000000000000000000") }, "revision"},
+				{"forged future preview", func(f url.Values) { f.Set("preview_revision", "9000000000000000000") }, "preview_revision"},
 				{"no loaded revision", func(f url.Values) { f.Del("loaded_revision") }, "loaded_revision"},
 				{"no preview revision", func(f url.Values) { f.Del("preview_revision") }, "preview_revision"},
 				{"the old single revision", func(f url.Values) {

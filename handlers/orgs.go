@@ -180,7 +180,11 @@ func (h *Orgs) Save(c *gin.Context) {
 		return
 	case errors.As(err, &bad) && bad.Code == models.EInvalid:
 		// A revision the store has not reached: the form's revisions cannot be trusted.
-		h.refuse(c, v, org, draftInput{problems: models.Problems{{Path: "loaded_revision", Message: bad.Message}}}, "The form has problems; nothing was saved.")
+		field := "preview_revision"
+		if in.loaded > v.Revision {
+			field = "loaded_revision"
+		}
+		h.refuse(c, v, org, draftInput{problems: models.Problems{{Path: field, Message: bad.Message}}}, "The form has problems; nothing was saved.")
 		return
 	default:
 		// Problems found by the store (the catalogue changed under the view) are 422 too.
