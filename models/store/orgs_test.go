@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/warden-mcp/warden/models"
@@ -134,4 +135,40 @@ func TestUpdateOrganizationOwnSettingsChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Saves racing from forms loaded at the same revision: the policy lock lets exactly one
+// through, and every other one is told the settings changed under it, never written.
+func TestUpdateOrganizationRace(t *testing.T) {
+	// Postgres only: on SQLite concurrent writers wait on the database lock, which is not what
+	// this tests.
+	st := storetest.Open(t, store.KindPostgres)
+	ctx := context.Background()
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
+	doc, loaded, _ := st.LoadDocument(ctx)
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		org := *doc.Organization("acme")
+		org.DenyTools = []string{"jira/search", fmt.Sprintf("github/%s", []string{"create_issue", "list_issues"}[i%2])}
+		go func() {
+			_, err := st.UpdateOrganization(ctx, store.OrganizationUpdate{Org: org, SettingsRevision: loaded, BaseRevision: loaded, Actor: fmt.Sprint("admin-", i)})
+			errs <- err
+		}()
+	}
+	saved := 0
+	for i := 0; i < n; i++ {
+		err := <-errs
+		var ce *models.ConflictError
+		switch {
+		case err == nil:
+			saved++
+		case errors.As(err, &ce) && ce.Reason == models.ConflictSettings:
+		default:
+			t.Errorf("racing save: %v", err)
+		}
+	}
+	if _, rev, _ := st.LoadDocument(ctx); saved != 1 || rev != loaded+1 {
+		t.Errorf("%d saves went through, revision %d (from %d); want exactly one", saved, rev, loaded)
+	}
 }
