@@ -20,7 +20,7 @@ import (
 
 // formFor is the settings form a person would post for org.
 func formFor(o models.OrganizationDoc, rev int64) url.Values {
-	f := url.Values{"revision": {itoa64(rev)}, "deny_tools": o.DenyTools}
+	f := url.Values{"loaded_revision": {itoa64(rev)}, "preview_revision": {itoa64(rev)}, "deny_tools": o.DenyTools}
 	if o.Blocked {
 		f.Set("blocked", "1")
 	}

@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
@@ -76,22 +79,27 @@ func (h *Orgs) Settings(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p := h.page(c, v, org.Name, formOf(org), draftInput{org: *org, stored: true})
+	p := h.page(v, org.Name, formOf(org), draftInput{org: *org, stored: true, loaded: v.Revision})
 	p.Layout.Flash = popFlash(c)
 	render(c, http.StatusOK, views.OrgSettingsPage(p))
 }
 
 // Preview computes what the posted draft would change, writing nothing. An htmx request gets
 // the panel alone; a plain form post (the no-JavaScript Preview button) gets the whole page.
+// When the form's settings are older than the stored ones, the preview says so.
 func (h *Orgs) Preview(c *gin.Context) {
 	v, org, ok := h.load(c)
 	if !ok {
 		return
 	}
-	in := parseDraft(c, org.Name)
+	in := parseDraft(c, org.Name, false)
 	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
 		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
-		diff, _, probs := h.diff(v, in.org)
+		probs := in.problems
+		var diff resolver.DiffResult
+		if len(probs) == 0 {
+			diff, _, probs = h.diff(v, in.org)
+		}
 		if len(probs) > 0 {
 			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
 			return
@@ -99,7 +107,10 @@ func (h *Orgs) Preview(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
 		return
 	}
-	p := h.page(c, v, org.Name, in.form, in)
+	p := h.page(v, org.Name, in.form, in)
+	if !h.noteStale(c, v, &p, in) {
+		return
+	}
 	status := http.StatusOK
 	if len(p.Preview.Problems) > 0 {
 		status = http.StatusUnprocessableEntity
@@ -111,50 +122,79 @@ func (h *Orgs) Preview(c *gin.Context) {
 	render(c, status, views.OrgSettingsPage(p))
 }
 
-// Save writes the draft if the policy has not changed under it since its preview's revision;
-// otherwise it re-renders the page with a fresh preview and 409, writing nothing.
+// Save writes the draft, provided the organization's settings have not changed since the form
+// loaded them (loaded_revision) and nothing else affecting the organization has changed since
+// its preview (preview_revision). Otherwise it writes nothing and answers 409: with who changed
+// the settings and the ways forward in the first case, with a fresh preview in the second; the
+// form keeps its loaded_revision either way, so saving it again is refused again. A form with
+// a missing, malformed or future revision, or any value the form does not send, is 422.
 func (h *Orgs) Save(c *gin.Context) {
 	v, org, ok := h.load(c)
 	if !ok {
 		return
 	}
-	in := parseDraft(c, org.Name)
-	base, err := strconv.ParseInt(c.PostForm("revision"), 10, 64)
-	if err != nil {
-		p := h.page(c, v, org.Name, in.form, in)
-		p.Message = "The form did not say which policy revision its preview was computed at; review the preview and save again."
-		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+	in := parseDraft(c, org.Name, true)
+	if len(in.problems) > 0 {
+		h.refuse(c, v, org, in, "The form has problems; nothing was saved.")
 		return
 	}
 	// The diff at the form's revision is what the person saw; it becomes the audit summary.
 	diff, _, probs := h.diff(v, in.org)
 	if len(probs) > 0 {
-		p := h.page(c, v, org.Name, in.form, in)
+		p := h.page(v, org.Name, in.form, in)
 		p.Message = "The draft has problems; nothing was saved."
 		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
 		return
 	}
 	summary := savedSummary(diff)
-	_, err = h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
-		Org: in.org, BaseRevision: base, Actor: actorOf(c), Summary: summary,
+	_, err := h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
+		Org: in.org, SettingsRevision: in.loaded, BaseRevision: in.preview, Actor: actorOf(c), Summary: summary,
 	})
-	switch models.ErrorCode(err) {
-	case "":
-	case models.EConflict, models.EInvalid:
-		status := statusOf(err)
-		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
-			fail(c, rerr)
+	var conflict *models.ConflictError
+	var bad *models.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &conflict):
+		if err := h.State.Refresh(c.Request.Context()); err != nil {
+			fail(c, err)
 			return
 		}
-		if v, err2 := h.State.View(); err2 == nil {
-			p := h.page(c, v, org.Name, in.form, in)
-			p.Message = err.Error()
-			render(c, status, views.OrgSettingsPage(p))
+		v, err := h.State.View()
+		if err != nil {
+			fail(c, err)
 			return
 		}
-		fail(c, err)
+		p := h.page(v, org.Name, in.form, in)
+		if conflict.Reason == models.ConflictSettings {
+			// The conflict card says who changed what, with the ways on; the preview's note
+			// would say it twice.
+			p.Conflict = conflictOf(org.Name, in, conflict)
+			p.Message = "Nothing was saved: " + conflict.Error() + "."
+		} else {
+			p.Message = conflict.Error()
+			if !h.noteStale(c, v, &p, in) {
+				return
+			}
+		}
+		render(c, http.StatusConflict, views.OrgSettingsPage(p))
+		return
+	case errors.As(err, &bad) && bad.Code == models.EInvalid:
+		// A revision the store has not reached: the form's revisions cannot be trusted.
+		field := "preview_revision"
+		if in.loaded > v.Revision {
+			field = "loaded_revision"
+		}
+		h.refuse(c, v, org, draftInput{problems: models.Problems{{Path: field, Message: bad.Message}}}, "The form has problems; nothing was saved.")
 		return
 	default:
+		// Problems found by the store (the catalogue changed under the view) are 422 too.
+		if ps, ok := err.(models.Problems); ok {
+			p := h.page(v, org.Name, in.form, in)
+			p.Preview.Problems = ps
+			p.Message = "The draft has problems; nothing was saved."
+			render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+			return
+		}
 		fail(c, err)
 		return
 	}
@@ -165,6 +205,135 @@ func (h *Orgs) Save(c *gin.Context) {
 	}
 	setFlash(c, "Saved — "+summary)
 	redirect(c, "/orgs/"+org.Name+"/settings")
+}
+
+// Rebase is "Apply my edits on top": it takes the posted draft's edits relative to the
+// settings the form loaded (read from the audit log at loaded_revision, not from the form) and
+// re-applies them onto the current settings (models.Rebase). It writes nothing: the page shows
+// the result in the form, with its preview, loaded at the current revision, for the person to
+// review and Save.
+func (h *Orgs) Rebase(c *gin.Context) {
+	if err := h.State.Refresh(c.Request.Context()); err != nil {
+		fail(c, err)
+		return
+	}
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name, true)
+	if len(in.problems) == 0 && in.loaded > v.Revision {
+		in.problems = append(in.problems, models.Problem{Path: "loaded_revision",
+			Message: fmt.Sprintf("revision %d is newer than the current revision %d", in.loaded, v.Revision)})
+	}
+	if len(in.problems) > 0 {
+		h.refuse(c, v, org, in, "The form has problems; your edits were not applied.")
+		return
+	}
+	base, _, err := h.settingsAt(c.Request.Context(), v, org, in.loaded)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if base == nil {
+		p := h.page(v, org.Name, in.form, in)
+		p.Message = fmt.Sprintf("%s did not exist at revision %d, when this form loaded its settings; start from the current settings.", org.Name, in.loaded)
+		render(c, http.StatusConflict, views.OrgSettingsPage(p))
+		return
+	}
+	merged := models.Rebase(*base, in.org, *org)
+	next := draftInput{form: formOf(&merged), org: merged, filter: in.filter, page: 1, loaded: v.Revision, preview: v.Revision}
+	p := h.page(v, org.Name, next.form, next)
+	p.Notice = fmt.Sprintf("Your edits are applied on top of %s's current settings (revision %d). Review the preview, then Save; nothing is saved yet.", org.Name, v.Revision)
+	status := http.StatusOK
+	if len(p.Preview.Problems) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	render(c, status, views.OrgSettingsPage(p))
+}
+
+// refuse answers 422 for a form that cannot be read as the settings form sends it. The draft
+// is shown again with its loaded revision when that one is sound; otherwise the page shows the
+// stored settings, since a draft whose base is unknown could overwrite anyone's change.
+func (h *Orgs) refuse(c *gin.Context, v *live.View, org *models.OrganizationDoc, in draftInput, msg string) {
+	var p views.OrgSettingsProps
+	if in.loadedOK {
+		p = h.page(v, org.Name, in.form, in)
+	} else {
+		p = h.page(v, org.Name, formOf(org), draftInput{org: *org, stored: true, loaded: v.Revision})
+		msg += " The form did not say soundly which revision its settings were loaded at, so the current settings are shown."
+	}
+	p.Preview.Problems = in.problems
+	p.Preview.EmptyLimit = false
+	p.Message = msg
+	render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+}
+
+// settingsAt returns the organization's settings as they were at revision rev (nil if it did
+// not exist then) and its changes since, up to the view's revision. They are read from the
+// audit log: the first change after rev records the settings before it.
+func (h *Orgs) settingsAt(ctx context.Context, v *live.View, org *models.OrganizationDoc, rev int64) (*models.OrganizationDoc, []models.AuditEvent, error) {
+	events, err := h.Store.OrganizationChangesSince(ctx, org.Name, rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, e := range events {
+		if e.Revision > v.Revision {
+			events = events[:i]
+			break
+		}
+	}
+	if len(events) == 0 {
+		return org, nil, nil
+	}
+	if events[0].Before == "" {
+		return nil, events, nil
+	}
+	var d models.OrganizationDoc
+	if err := json.Unmarshal([]byte(events[0].Before), &d); err != nil {
+		return nil, nil, fmt.Errorf("audit event %d of organization %s: %w", events[0].ID, org.Name, err)
+	}
+	return &d, events, nil
+}
+
+// noteStale adds to the preview who changed the organization's settings after the form loaded
+// them, if anyone did. It answers the request itself (and returns false) on a store error.
+func (h *Orgs) noteStale(c *gin.Context, v *live.View, p *views.OrgSettingsProps, in draftInput) bool {
+	if !in.loadedOK || in.loaded >= v.Revision {
+		return true
+	}
+	org := v.Doc.Organization(p.Org)
+	_, events, err := h.settingsAt(c.Request.Context(), v, org, in.loaded)
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	if n := len(events); n > 0 {
+		p.Preview.Stale = &views.StaleNote{Actor: events[n-1].Actor, At: events[n-1].At, Changes: n}
+	}
+	return true
+}
+
+// conflictOf shows a refused save: the store's audit events of the organization since the
+// form's settings were loaded, and the person's edits relative to those settings.
+func conflictOf(org string, in draftInput, e *models.ConflictError) *views.ConflictProps {
+	cp := &views.ConflictProps{Org: org, Since: e.Since, Revision: e.Revision}
+	for _, ev := range e.Changes {
+		var before, after models.OrganizationDoc
+		_ = json.Unmarshal([]byte(ev.Before), &before)
+		_ = json.Unmarshal([]byte(ev.After), &after)
+		cp.Changes = append(cp.Changes, views.SettingsChange{
+			Actor: ev.Actor, At: ev.At, Revision: ev.Revision, Action: ev.Action, Summary: ev.Summary,
+			Delta: models.DiffOrganization(before, after),
+		})
+	}
+	if len(e.Changes) > 0 && e.Changes[0].Before != "" {
+		var loaded models.OrganizationDoc
+		if json.Unmarshal([]byte(e.Changes[0].Before), &loaded) == nil {
+			cp.Mine, cp.Known = models.DiffOrganization(loaded, in.org), true
+		}
+	}
+	return cp
 }
 
 // load fetches the current view and the organization named in the URL, answering 404 itself.
@@ -190,29 +359,104 @@ type draftInput struct {
 	page   int
 	// stored: the draft is the stored settings, so there is nothing to diff.
 	stored bool
+	// loaded is the revision the form's settings were loaded at (loaded_revision), preview the
+	// one its preview was computed at (preview_revision); loadedOK says loaded was posted and
+	// sound.
+	loaded, preview int64
+	loadedOK        bool
+	// problems are posted values the settings form never sends; such a draft is not saved.
+	problems models.Problems
 }
 
-// parseDraft reads the settings form. With "No limit" chosen the selection is kept in the form
-// (so switching back restores it) but the organization gets no mcp block.
-func parseDraft(c *gin.Context, name string) draftInput {
+// singleFields are the settings form's fields that carry one value at most.
+var singleFields = []string{"mode", "blocked", "filter", "page", "loaded_revision", "preview_revision"}
+
+// parseDraft reads the settings form, checking every value against what the form sends; with
+// revisions set the form must carry both revisions (Save), otherwise they are optional. With
+// "No limit" chosen the selection is kept in the form (so switching back restores it) but the
+// organization gets no mcp block. Names of servers, groups, toolsets and tools are checked by
+// the catalogue (diff), not here.
+func parseDraft(c *gin.Context, name string, revisions bool) draftInput {
+	var probs models.Problems
+	bad := func(field, format string, args ...any) {
+		probs = append(probs, models.Problem{Path: field, Message: fmt.Sprintf(format, args...)})
+	}
+	// Read the body first: a malformed one is a problem, not a draft missing what could not
+	// be read.
+	if err := c.Request.ParseForm(); err != nil {
+		bad("", "the form cannot be read: %v", err)
+	}
+	for _, f := range singleFields {
+		if n := len(c.PostFormArray(f)); n > 1 {
+			bad(f, "given %d times; the form sends it once", n)
+		}
+	}
 	f := views.OrgForm{
-		Blocked:      c.PostForm("blocked") != "",
-		Limit:        c.PostForm("mode") == "limit",
 		Servers:      c.PostFormArray("servers"),
 		AccessGroups: c.PostFormArray("access_groups"),
 		Toolsets:     c.PostFormArray("toolsets"),
 		DenyTools:    c.PostFormArray("deny_tools"),
 		ToolLimits:   map[string][]string{},
 	}
+	switch mode, ok := c.GetPostForm("mode"); {
+	case !ok:
+		bad("mode", `missing; want "none" or "limit"`)
+	case mode == "limit":
+		f.Limit = true
+	case mode != "none":
+		bad("mode", `must be "none" or "limit", not %q`, mode)
+	}
+	switch b, ok := c.GetPostForm("blocked"); {
+	case !ok:
+	case b == "1" || b == "on":
+		f.Blocked = true
+	default:
+		bad("blocked", `must be "1" (or absent), not %q`, b)
+	}
 	for _, s := range c.PostFormArray("limit_server") {
 		f.ToolLimits[s] = []string{}
 	}
-	for _, st := range c.PostFormArray("tool") {
-		if s, t, ok := models.SplitTool(st); ok {
-			if _, limited := f.ToolLimits[s]; limited {
-				f.ToolLimits[s] = append(f.ToolLimits[s], t)
-			}
+	for i, st := range c.PostFormArray("tool") {
+		s, t, ok := models.SplitTool(st)
+		if !ok {
+			bad(fmt.Sprintf("tool[%d]", i), "%q is not server/tool", st)
+			continue
 		}
+		// Ticks of a server not limited are the unchosen state of its block; they do not count.
+		if _, limited := f.ToolLimits[s]; limited {
+			f.ToolLimits[s] = append(f.ToolLimits[s], t)
+		}
+	}
+	page := 1
+	if ps, ok := c.GetPostForm("page"); ok {
+		n, err := strconv.Atoi(ps)
+		if err != nil || n < 1 {
+			bad("page", "must be a positive whole number, not %q", ps)
+		} else {
+			page = n
+		}
+	}
+	in := draftInput{form: f, filter: strings.TrimSpace(c.PostForm("filter")), page: page}
+	rev := func(field string) (int64, bool) {
+		s, ok := c.GetPostForm(field)
+		if !ok {
+			if revisions {
+				bad(field, "missing; the form says which policy revision it is based on")
+			}
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
+			bad(field, "must be a revision number, not %q", s)
+			return 0, false
+		}
+		return n, len(c.PostFormArray(field)) == 1
+	}
+	var previewOK bool
+	in.loaded, in.loadedOK = rev("loaded_revision")
+	in.preview, previewOK = rev("preview_revision")
+	if in.loadedOK && previewOK && in.preview < in.loaded {
+		bad("preview_revision", "%d is before loaded_revision %d; a preview is never older than its form", in.preview, in.loaded)
 	}
 	org := models.OrganizationDoc{Name: name, Blocked: f.Blocked, DenyTools: f.DenyTools}
 	if f.Limit {
@@ -221,8 +465,8 @@ func parseDraft(c *gin.Context, name string) draftInput {
 			org.MCP.Tools = f.ToolLimits
 		}
 	}
-	page, _ := strconv.Atoi(c.PostForm("page"))
-	return draftInput{form: f, org: org, filter: strings.TrimSpace(c.PostForm("filter")), page: max(page, 1)}
+	in.org, in.problems = org, probs
+	return in
 }
 
 // formOf shows a stored organization in the form.
@@ -248,13 +492,14 @@ func (h *Orgs) diff(v *live.View, draft models.OrganizationDoc) (resolver.DiffRe
 }
 
 // page assembles the settings page and its preview for a draft.
-func (h *Orgs) page(c *gin.Context, v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
+func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
 	return views.OrgSettingsProps{
-		Layout:    views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
-		Org:       org,
-		Form:      form,
-		Catalogue: catalogueOf(v.Doc),
-		Preview:   h.preview(v, in),
+		Layout:         views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
+		Org:            org,
+		Form:           form,
+		LoadedRevision: in.loaded,
+		Catalogue:      catalogueOf(v.Doc),
+		Preview:        h.preview(v, in),
 	}
 }
 
@@ -282,6 +527,10 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
 	p.EmptyLimit = in.org.MCP.IsEmpty()
 	if in.stored {
+		return p
+	}
+	if len(in.problems) > 0 {
+		p.Problems, p.EmptyLimit = in.problems, false
 		return p
 	}
 	diff, _, probs := h.diff(v, in.org)
@@ -474,7 +723,7 @@ func (h *Orgs) Why(c *gin.Context) {
 	if !ok {
 		return
 	}
-	in := parseDraft(c, org.Name)
+	in := parseDraft(c, org.Name, false)
 	kind := resolver.PrincipalKind(c.PostForm("kind"))
 	switch kind {
 	case resolver.KindOrganization, resolver.KindTeam, resolver.KindKey:
@@ -489,7 +738,9 @@ func (h *Orgs) Why(c *gin.Context) {
 		return
 	}
 	p := views.WhyProps{Before: before.Lines()}
-	if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
+	if len(in.problems) > 0 {
+		p.After = []string{"The draft has problems; see the preview."}
+	} else if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
 		if e, ok := after.ExplainPrincipal(kind, name); ok {
 			p.After = e.Lines()
 		}

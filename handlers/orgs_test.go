@@ -105,7 +105,8 @@ func text(d *goquery.Document, testid string) string {
 // draft is acme's settings form with the dev group swapped for the read-only toolset.
 func draft(rev string) url.Values {
 	return url.Values{
-		"mode": {"limit"}, "toolsets": {"read-only"}, "deny_tools": {"github/delete_repo"}, "revision": {rev},
+		"mode": {"limit"}, "toolsets": {"read-only"}, "deny_tools": {"github/delete_repo"},
+		"loaded_revision": {rev}, "preview_revision": {rev},
 	}
 }
 
@@ -128,8 +129,10 @@ func TestSettingsPage(t *testing.T) {
 	if got := text(d, "preview-headline"); got != "No change" {
 		t.Errorf("headline %q", got)
 	}
-	if v, _ := d.Find(`input[name=revision]`).Attr("value"); v != "1" {
-		t.Errorf("form revision %q, want 1", v)
+	for _, f := range []string{"loaded_revision", "preview_revision"} {
+		if v, _ := d.Find(`input[name=` + f + `]`).Attr("value"); v != "1" {
+			t.Errorf("form %s %q, want 1", f, v)
+		}
 	}
 	if w := a.do(t, "GET", "/orgs/nope/settings", nil, false); w.Code != 404 {
 		t.Errorf("unknown org: %d", w.Code)
@@ -213,7 +216,7 @@ func TestPreview(t *testing.T) {
 
 func TestPreviewInvalidDraft(t *testing.T) {
 	a := newApp(t, store.KindSQLite, policy)
-	f := url.Values{"mode": {"limit"}, "servers": {"gitlab"}, "limit_server": {"jira"}, "tool": {"jira/nope"}, "revision": {"1"}}
+	f := url.Values{"mode": {"limit"}, "servers": {"gitlab"}, "limit_server": {"jira"}, "tool": {"jira/nope"}, "loaded_revision": {"1"}}
 	for _, hx := range []bool{true, false} {
 		w := a.do(t, "POST", "/orgs/acme/settings/preview", f, hx)
 		if w.Code != http.StatusUnprocessableEntity {
@@ -314,9 +317,16 @@ func TestStaleSave(t *testing.T) {
 	if msg := text(d, "form-message"); !strings.Contains(msg, "changed since this page was loaded") || !strings.Contains(msg, "team web was updated") {
 		t.Errorf("message %q", msg)
 	}
-	// A fresh preview, at the new revision, with the draft kept.
-	if v, _ := d.Find(`input[name=revision]`).Attr("value"); v != "2" {
+	// A fresh preview, at the new revision, with the draft kept and the settings' revision
+	// unchanged (nobody changed acme's own settings, so the next save goes through).
+	if v, _ := d.Find(`input[name=preview_revision]`).Attr("value"); v != "2" {
 		t.Errorf("fresh preview revision %q, want 2", v)
+	}
+	if v, _ := d.Find(`input[name=loaded_revision]`).Attr("value"); v != "1" {
+		t.Errorf("loaded revision %q, want 1", v)
+	}
+	if d.Find(`[data-testid=conflict]`).Length() != 0 || d.Find(`[data-testid=stale-note]`).Length() != 0 {
+		t.Error("a change to a team is shown as a change of acme's settings")
 	}
 	if text(d, "preview-headline") == "No change" {
 		t.Error("the re-rendered page lost the draft's preview")
@@ -324,6 +334,11 @@ func TestStaleSave(t *testing.T) {
 	after, rev2, _ := a.st.LoadDocument(ctx)
 	if rev2 != rev || after.Organization("acme").MCP.AccessGroups[0] != before.Organization("acme").MCP.AccessGroups[0] {
 		t.Error("a stale save wrote something")
+	}
+	// Saved again from the re-rendered page, it goes through.
+	f := fieldsOf(d.Find("form#org-settings"), "")
+	if w := a.do(t, "POST", "/orgs/acme/settings", f, false); w.Code != http.StatusSeeOther {
+		t.Fatalf("save after the fresh preview: %d %s", w.Code, w.Body)
 	}
 }
 
@@ -419,7 +434,7 @@ func TestPreviewPaged(t *testing.T) {
 	a := &app{h: web.New(web.Deps{Store: st, State: state}), st: st, state: state}
 	big := doc.Organization(gen.OrgName(0))
 	// Limit the organization to nothing: everyone under it loses everything.
-	f := url.Values{"mode": {"limit"}, "revision": {"1"}}
+	f := url.Values{"mode": {"limit"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}
 	w := a.do(t, "POST", "/orgs/"+big.Name+"/settings/preview", f, true)
 	if w.Code != 200 {
 		t.Fatalf("status %d", w.Code)

@@ -38,9 +38,55 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		return EConflict
+	}
 	var ps Problems
 	if errors.As(err, &ps) {
 		return EInvalid
 	}
 	return EInternal
+}
+
+// Reasons a save conflicts (ConflictError.Reason).
+const (
+	// ConflictSettings: the entity's own settings changed after the writer loaded them, so
+	// saving would overwrite that change. The writer must start again from the current
+	// settings or re-apply its edits on top of them.
+	ConflictSettings = "settings_changed"
+	// ConflictRelated: something else that affects the entity's access (a server, a group, a
+	// toolset, one of its teams or keys) changed after the writer's preview was computed, so the
+	// preview no longer shows what the save would do. A fresh preview is enough.
+	ConflictRelated = "related_changed"
+)
+
+// ConflictError is an EConflict (ErrorCode reports it as one) that says what moved under a
+// stale write, so the caller can show it and offer the right way forward without reading the
+// message.
+type ConflictError struct {
+	Reason string // ConflictSettings or ConflictRelated
+	Kind   string // the entity written: KindOrganization, ...
+	Name   string
+	// Since is the revision the write was based on (the settings' for ConflictSettings, the
+	// preview's for ConflictRelated); Revision is the current one.
+	Since, Revision int64
+	// Changes are, for ConflictSettings, the entity's own audit events after Since, oldest first.
+	Changes []AuditEvent
+	// Cause describes, for ConflictRelated, the first change found that affects the entity
+	// ("team web was updated").
+	Cause string
+}
+
+func (e *ConflictError) Error() string {
+	if e.Reason == ConflictSettings {
+		who := "someone"
+		if n := len(e.Changes); n > 0 {
+			who = e.Changes[n-1].Actor
+		}
+		return fmt.Sprintf("%s %s was changed by %s after this page loaded its settings (revision %d, now %d); start from the current settings or apply your edits on top of them",
+			e.Kind, e.Name, who, e.Since, e.Revision)
+	}
+	return fmt.Sprintf("the policy changed since this page was loaded (revision %d, now %d: %s); review the new preview and save again",
+		e.Since, e.Revision, e.Cause)
 }

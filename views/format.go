@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warden-mcp/warden/models"
 )
@@ -140,4 +141,54 @@ func Headline(lose, gain ImpactCount) string {
 func whyVals(kind, name string) string {
 	b, _ := json.Marshal(map[string]string{"kind": kind, "name": name})
 	return string(b)
+}
+
+// FormatTime shows an audit time in UTC, to the second.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// DeltaLines describes a change of an organization's settings, one line a field that changed:
+// "denied tools: + slack/post_message", "MCP access: limited to the selection → no limit".
+func DeltaLines(d models.OrganizationDelta) []string {
+	var out []string
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	if d.Blocked != nil {
+		out = append(out, "blocked: "+yesNo[!*d.Blocked]+" → "+yesNo[*d.Blocked])
+	}
+	if d.Limit != nil {
+		if *d.Limit {
+			out = append(out, "MCP access: no limit → limited to the selection")
+		} else {
+			out = append(out, "MCP access: limited to the selection → no limit")
+		}
+	}
+	set := func(label string, s models.SetDelta) {
+		if s.Empty() {
+			return
+		}
+		var parts []string
+		for _, a := range s.Added {
+			parts = append(parts, "+ "+a)
+		}
+		for _, r := range s.Removed {
+			parts = append(parts, "− "+r)
+		}
+		out = append(out, label+": "+strings.Join(parts, ", "))
+	}
+	set("servers", d.Servers)
+	set("access groups", d.AccessGroups)
+	set("toolsets", d.Toolsets)
+	set("tool limits", d.LimitedServers)
+	servers := make([]string, 0, len(d.Tools))
+	for s := range d.Tools {
+		servers = append(servers, s)
+	}
+	sort.Strings(servers)
+	for _, s := range servers {
+		set(s+" limited to", d.Tools[s])
+	}
+	set("denied tools", d.DenyTools)
+	if len(out) == 0 {
+		out = append(out, "no change to the settings")
+	}
+	return out
 }

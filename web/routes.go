@@ -28,6 +28,7 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/orgs/:org/settings", orgs.Settings)
 	r.POST("/orgs/:org/settings/preview", orgs.Preview)
 	r.POST("/orgs/:org/settings", orgs.Save)
+	r.POST("/orgs/:org/settings/rebase", orgs.Rebase)
 	r.POST("/orgs/:org/settings/why", orgs.Why)
 	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
 

@@ -60,7 +60,7 @@ func TestPreviewPredictsSavedAccess(t *testing.T) {
 			// denies slack/post_message on top of delete_repo.
 			form := url.Values{
 				"mode": {"limit"}, "access_groups": {"engineering"}, "toolsets": {"read-only", "incident-response", "release"},
-				"deny_tools": {"github/delete_repo", "slack/post_message"}, "revision": {"1"},
+				"deny_tools": {"github/delete_repo", "slack/post_message"}, "loaded_revision": {"1"}, "preview_revision": {"1"},
 			}
 			post := func(path string, accept string) *httptest.ResponseRecorder {
 				req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))

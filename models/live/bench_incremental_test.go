@@ -29,7 +29,7 @@ func orgChange(tb testing.TB, st *store.Store, org string, i int) (int64, time.D
 	}
 	start := time.Now()
 	rev, err := st.UpdateOrganization(ctx, store.OrganizationUpdate{
-		Org: models.OrganizationDoc{Name: org, MCP: mcp}, BaseRevision: base, Actor: "bench",
+		Org: models.OrganizationDoc{Name: org, MCP: mcp}, SettingsRevision: base, BaseRevision: base, Actor: "bench",
 	})
 	if err != nil {
 		tb.Fatalf("update organization: %v", err)

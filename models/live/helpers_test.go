@@ -63,8 +63,8 @@ func setOrgServers(t testing.TB, st *store.Store, servers ...string) int64 {
 		t.Fatalf("revision: %v", err)
 	}
 	rev, err := st.UpdateOrganization(ctx, store.OrganizationUpdate{
-		Org:          models.OrganizationDoc{Name: "acme", MCP: &models.MCPPermission{Servers: servers}},
-		BaseRevision: base, Actor: "test", Summary: fmt.Sprintf("acme uses %v", servers),
+		Org:              models.OrganizationDoc{Name: "acme", MCP: &models.MCPPermission{Servers: servers}},
+		SettingsRevision: base, BaseRevision: base, Actor: "test", Summary: fmt.Sprintf("acme uses %v", servers),
 	})
 	if err != nil {
 		t.Fatalf("update organization: %v", err)

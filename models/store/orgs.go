@@ -9,9 +9,17 @@ import (
 	"github.com/warden-mcp/warden/models"
 )
 
-// OrganizationUpdate is a change to one organization made against the state at BaseRevision.
+// OrganizationUpdate is a change to one organization: settings a person loaded at
+// SettingsRevision, edited, and previewed at BaseRevision.
 type OrganizationUpdate struct {
-	Org          models.OrganizationDoc
+	Org models.OrganizationDoc
+	// SettingsRevision is the revision at which the organization's stored settings were loaded
+	// into the draft. If the organization's own settings changed after it, saving would
+	// overwrite that change.
+	SettingsRevision int64
+	// BaseRevision is the revision the draft's preview was computed at (at least
+	// SettingsRevision). If anything else affecting the organization changed after it, the
+	// preview no longer shows what the save does.
 	BaseRevision int64
 	Actor        string
 	// Summary is the human description of the change's effect (the preview's diff summary);
@@ -19,11 +27,14 @@ type OrganizationUpdate struct {
 	Summary string
 }
 
-// UpdateOrganization writes an organization's settings in one transaction, provided nothing
-// that affects the organization's principals changed since u.BaseRevision: otherwise it writes
-// nothing and returns a Conflict error. It returns the new revision (the current one when the
-// settings were already as given). Returns NotFound if the organization does not exist and
-// models.Problems if the settings name unknown servers, groups, toolsets or tools.
+// UpdateOrganization writes an organization's settings in one transaction, provided neither
+// the organization's own settings changed since u.SettingsRevision nor anything else that
+// affects its principals since u.BaseRevision: otherwise it writes nothing and returns a
+// *models.ConflictError saying which (models.ConflictSettings with the organization's audit
+// events, or models.ConflictRelated). It returns the new revision (the current one when the
+// settings were already as given). Returns Invalid if a revision is negative, newer than the
+// current one, or SettingsRevision is after BaseRevision; NotFound if the organization does not
+// exist; and models.Problems if the settings name unknown servers, groups, toolsets or tools.
 func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (int64, error) {
 	var rev int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -36,6 +47,16 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		if err != nil {
 			return err
 		}
+		// Checked under the lock against the stored revision: a revision from the future
+		// (forged, or from another database) would otherwise make every event look old.
+		switch {
+		case u.SettingsRevision < 0 || u.BaseRevision < 0:
+			return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", u.SettingsRevision, u.BaseRevision)
+		case u.BaseRevision > cur.rev:
+			return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", u.BaseRevision, cur.rev)
+		case u.SettingsRevision > u.BaseRevision:
+			return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", u.SettingsRevision, u.BaseRevision)
+		}
 		org := cur.doc.Organization(u.Org.Name)
 		if org == nil {
 			return models.Errorf(models.ENotFound, "unknown organization %q", u.Org.Name)
@@ -43,15 +64,24 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		if probs := cur.doc.ValidateLevel(u.Org.MCP, u.Org.DenyTools); len(probs) > 0 {
 			return probs
 		}
+		if cur.rev != u.SettingsRevision {
+			own, err := organizationChanges(tx, u.Org.Name, u.SettingsRevision)
+			if err != nil {
+				return err
+			}
+			if len(own) > 0 {
+				return &models.ConflictError{Reason: models.ConflictSettings, Kind: models.KindOrganization, Name: u.Org.Name,
+					Since: u.SettingsRevision, Revision: cur.rev, Changes: own}
+			}
+		}
 		if cur.rev != u.BaseRevision {
 			stale, err := affectsOrganization(tx, cur.id(models.KindOrganization, u.Org.Name), u.Org.Name, u.BaseRevision)
 			if err != nil {
 				return err
 			}
 			if stale != "" {
-				return models.Errorf(models.EConflict,
-					"the policy changed since this page was loaded (revision %d, now %d: %s); review the new preview and save again",
-					u.BaseRevision, cur.rev, stale)
+				return &models.ConflictError{Reason: models.ConflictRelated, Kind: models.KindOrganization, Name: u.Org.Name,
+					Since: u.BaseRevision, Revision: cur.rev, Cause: stale}
 			}
 		}
 		next := cur.doc.Clone()
@@ -67,6 +97,20 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 	return rev, err
 }
 
+// OrganizationChangesSince returns the audit events of the organization's own settings
+// (created, updated, deleted) committed after revision since, oldest first. The first one's
+// Before is the organization's settings at since; the last one's After, its settings now.
+func (s *Store) OrganizationChangesSince(ctx context.Context, org string, since int64) ([]models.AuditEvent, error) {
+	return organizationChanges(s.db.WithContext(ctx), org, since)
+}
+
+func organizationChanges(tx *gorm.DB, org string, since int64) ([]models.AuditEvent, error) {
+	var events []models.AuditEvent
+	err := tx.Where("revision > ? AND entity_kind = ? AND entity_name = ?", since, models.KindOrganization, org).
+		Order("id").Find(&events).Error
+	return events, err
+}
+
 // lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves
 // computed at the same revision cannot both pass the staleness check. SQLite already allows
 // one writer at a time.
@@ -78,8 +122,8 @@ func lockPolicy(tx *gorm.DB) error {
 }
 
 // affectsOrganization looks at every change committed after revision since and returns a
-// description of the first one that can change the access of the organization, its teams or
-// their keys ("" when none can). Servers, access groups, toolsets and agents can reach anyone,
+// description of the first one, other than to the organization's own settings, that can change
+// the access of the organization, its teams or their keys ("" when none can). Servers, access groups, toolsets and agents can reach anyone,
 // so any change to them counts; teams and keys count when they were or are in the organization.
 func affectsOrganization(tx *gorm.DB, orgID int64, org string, since int64) (string, error) {
 	var events []models.AuditEvent
@@ -114,9 +158,8 @@ func affectsOrganization(tx *gorm.DB, orgID int64, org string, since int64) (str
 			}
 			return what, nil
 		case models.KindOrganization:
-			if e.EntityName == org {
-				return what, nil
-			}
+			// The organization's own changes are UpdateOrganization's first check, against the
+			// revision its settings were loaded at; another organization's cannot reach it.
 		case models.KindTeam:
 			if teams[e.EntityName] || inOrg(e.Before) || inOrg(e.After) {
 				return what, nil
