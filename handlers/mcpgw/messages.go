@@ -26,11 +26,13 @@ const (
 	CodeUnavailable  = -32035
 )
 
-// message is one JSON-RPC message of a POST body: its bytes as received, and its decoding.
+// message is one JSON-RPC message of a POST body: its bytes (for a client's message, the minimal
+// re-encoding of what was read: see readRequestBody), and its decoding.
 type message struct {
-	raw json.RawMessage
-	req *jsonrpc.Request  // nil for a response
-	res *jsonrpc.Response // nil for a request
+	raw  json.RawMessage
+	req  *jsonrpc.Request  // nil for a response
+	res  *jsonrpc.Response // nil for a request
+	tool string            // the tool of a client's tools/call, read strictly
 }
 
 // body is a POST body: one message or a batch.
@@ -41,8 +43,8 @@ type body struct {
 
 var errEmptyBatch = errors.New("empty JSON-RPC batch")
 
-// parseBody decodes every message of a POST body with the SDK's jsonrpc package. A body the
-// gateway cannot decode is never forwarded: what it cannot read it cannot enforce.
+// parseBody decodes every message of an upstream's answer with the SDK's jsonrpc package (a
+// client's POST body is read by readRequestBody instead).
 func parseBody(b []byte) (*body, error) {
 	t := bytes.TrimLeft(b, " \t\r\n")
 	if len(t) > 0 && t[0] == '[' {
@@ -93,17 +95,6 @@ func idKey(id jsonrpc.ID) string {
 		return "s" + v
 	}
 	return ""
-}
-
-// toolName reads the tool name of tools/call params ("" if there is none to read).
-func toolName(params json.RawMessage) string {
-	var p struct {
-		Name string `json:"name"`
-	}
-	if len(params) == 0 || json.Unmarshal(params, &p) != nil {
-		return ""
-	}
-	return p.Name
 }
 
 // errorResponse encodes a JSON-RPC error response.
