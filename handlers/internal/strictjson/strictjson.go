@@ -33,7 +33,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Error is why a body was refused and where.
+// Error is why a body was refused and where. Names in it are quoted with non-ASCII characters
+// escaped, so look-alikes show ("\u017f" is the long s).
 type Error struct {
 	// Pointer is the JSON value the problem is in, as a JSON Pointer ("" for the body itself).
 	Pointer jsontext.Pointer
@@ -107,7 +108,7 @@ func Members(obj jsontext.Value, at jsontext.Pointer, fields []string, fn func(n
 		}
 		name := tok.String()
 		if f, ok := Folds(name, fields); ok {
-			return &Error{Pointer: at, Offset: -1, Problem: fmt.Sprintf("name %q differs from %q only by case", name, f)}
+			return &Error{Pointer: at, Offset: -1, Problem: fmt.Sprintf("name %+q differs from %q only by case", name, f)}
 		}
 		val, err := dec.ReadValue()
 		if err != nil {
@@ -147,7 +148,7 @@ func Unmarshal(b []byte, v any, fields ...string) error {
 			name := se.JSONPointer.LastToken()
 			at := se.JSONPointer.Parent()
 			if f, ok := Folds(name, fields); ok {
-				return &Error{Pointer: at, Offset: -1, Problem: fmt.Sprintf("name %q differs from %q only by case", name, f)}
+				return &Error{Pointer: at, Offset: -1, Problem: fmt.Sprintf("name %+q differs from %q only by case", name, f)}
 			}
 			return &Error{Pointer: at, Offset: -1, Problem: fmt.Sprintf("unknown name %q", name)}
 		case se.Err == nil && se.GoType != nil:
