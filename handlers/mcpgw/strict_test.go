@@ -2,6 +2,7 @@ package mcpgw
 
 import (
 	"bytes"
+	"context"
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 	"github.com/warden-mcp/warden/models/live"
@@ -238,13 +240,13 @@ var strictCases = []struct {
 	{"NAME first", call(`{"NAME":"echo","name":"get-env"}`), `differs from "name" only by case`},
 	{"Name", call(`{"Name":"echo","name":"get-env"}`), `differs from "name" only by case`},
 	{"only NAME", call(`{"NAME":"get-env"}`), `differs from "name" only by case`},
-	{"long s in params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-env"},"paramſ":{"name":"echo"}}`, `name "paramſ" differs from "params" only by case`},
-	{"long s in jsonrpc", `{"jsonrpc":"2.0","jſonrpc":"1.0","id":1,"method":"ping"}`, `differs from "jsonrpc" only by case`},
+	{"long s in params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-env"},"paramſ":{"name":"echo"}}`, `name "param\u017f" differs from "params" only by case`},
+	{"long s in jsonrpc", `{"jsonrpc":"2.0","jſonrpc":"1.0","id":1,"method":"ping"}`, `name "j\u017fonrpc" differs from "jsonrpc" only by case`},
 	{"PARAMS", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-env"},"PARAMS":{"name":"echo"}}`, `differs from "params" only by case`},
 	{"Kelvin sign elsewhere", call(`{"name":"echo","K":1}`), ""},
 	{"METHOD", `{"jsonrpc":"2.0","id":1,"method":"ping","METHOD":"tools/call","params":{"name":"get-env"}}`, `name "METHOD" differs from "method" only by case`},
 	{"Id", `{"jsonrpc":"2.0","id":1,"Id":2,"method":"ping"}`, `differs from "id" only by case`},
-	{"dotless i", `{"jsonrpc":"2.0","id":1,"ıd":2,"method":"ping"}`, `differs from "id" only by case`},
+	{"dotless i", `{"jsonrpc":"2.0","id":1,"ıd":2,"method":"ping"}`, `name "\u0131d" differs from "id" only by case`},
 	{"escaped NAME", call(`{"name":"get-env","N\u0041ME":"echo"}`), `differs from "name" only by case`},
 	{"NAME in a batch", "[" + ping + "," + call(`{"name":"get-env","NAME":"echo"}`) + "]", `1.params: name "NAME" differs`},
 	{"duplicate name", call(`{"name":"echo","name":"get-env"}`), `params: duplicate name "name"`},
@@ -304,6 +306,81 @@ func TestStrictReadingDifferential(t *testing.T) {
 				t.Logf("refused: %v", v.refused)
 			}
 		})
+	}
+}
+
+// The same through the gateway's HTTP handler, to an upstream that records what it gets: what
+// the upstream would run from the bytes it received is exactly what the decision log allowed.
+func TestStrictReadingThroughGateway(t *testing.T) {
+	f := newFakeUpstream(t)
+	h := newHarness(t, map[string]live.Upstream{"everything": {URL: f.srv.URL}})
+	for _, c := range strictCases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(h.rec.all())
+			resp, body := post(t, h.url+"/mcp/everything", secretDev, "application/json, text/event-stream", c.body)
+			var ran, folded []string
+			received := 0
+			for len(f.bodies) > 0 {
+				b := <-f.bodies
+				<-f.header
+				received++
+				ran = append(ran, jsCalls([]byte(b))...)
+				folded = append(folded, foldCalls([]byte(b))...)
+			}
+			var allowed []string
+			recs := h.rec.all()[before:]
+			for _, r := range recs {
+				if r.Allowed {
+					allowed = append(allowed, r.Tool)
+				}
+			}
+			if c.want != "" {
+				if resp.StatusCode != 400 || received > 0 || len(recs) != 1 || recs[0].DecidedBy != DecidedByMalformed || recs[0].Key != "dev" {
+					t.Fatalf("%d %s; %d bodies reached the upstream; records %+v", resp.StatusCode, body, received, recs)
+				}
+				return
+			}
+			if !slices.Equal(ran, allowed) || !slices.Equal(folded, allowed) {
+				t.Fatalf("allowed %q; the upstream got %d bodies and would run %q (case-folding: %q)", allowed, received, ran, folded)
+			}
+		})
+	}
+}
+
+// /mcp reads bodies the same strict way before the SDK sees them.
+func TestStrictAggregate(t *testing.T) {
+	gs := goServer(t, false)
+	h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: gs.URL}})
+	cs := connect(t, h.url+"/mcp", secretDev, nil)
+	ctx := context.Background()
+	before := len(h.rec.all())
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"gosrv__secret","NAME":"gosrv__add"}}`,
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"gosrv__add","name":"gosrv__secret"}}`,
+		`{"jsonrpc":"2.0","id":7,"method":"ping"} {"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"gosrv__secret"}}`,
+	} {
+		resp, out := post(t, h.url+"/mcp", secretDev, "application/json, text/event-stream", body,
+			"Mcp-Session-Id", cs.ID(), "Mcp-Protocol-Version", "2025-11-25")
+		if resp.StatusCode != 400 || !strings.Contains(out, `"code":-32600`) || !strings.Contains(out, `"decided_by":"malformed"`) {
+			t.Errorf("%s: %d %s", body, resp.StatusCode, out)
+		}
+	}
+	recs := h.rec.all()[before:]
+	if len(recs) != 3 {
+		t.Fatalf("records %+v", recs)
+	}
+	for _, r := range recs {
+		if r.Key != "dev" || r.DecidedBy != DecidedByMalformed || r.Allowed || r.Server != "" {
+			t.Errorf("record %+v", r)
+		}
+	}
+	// A key that does not authenticate gets 401 and nothing is logged.
+	if resp, out := post(t, h.url+"/mcp", "wdn_nope", "application/json", `{"a":1,"a":2}`); resp.StatusCode != 401 || len(h.rec.all()) != before+3 {
+		t.Errorf("unknown key: %d %s", resp.StatusCode, out)
+	}
+	// The session is untouched.
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "gosrv__add", Arguments: map[string]any{"a": 1, "b": 2}}); err != nil || text(res) != "3" {
+		t.Errorf("add: %v %v", err, res)
 	}
 }
 
