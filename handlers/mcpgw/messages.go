@@ -122,7 +122,8 @@ func errorResponse(id jsonrpc.ID, code int64, msg string, data any) []byte {
 }
 
 // filterTools rewrites a tools/list result to keep only the tools keep accepts. Every other field
-// of the result (nextCursor, _meta, ...) and of each kept tool is left as the upstream sent it.
+// of the result (nextCursor, _meta, ...) and of each kept tool is left as the upstream sent it
+// (each kept tool re-encoded minimally).
 // ok is false when the result is not a tools/list result.
 func filterTools(result json.RawMessage, keep func(name string) bool) (out json.RawMessage, ok bool) {
 	var fields map[string]json.RawMessage
@@ -139,11 +140,10 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	}
 	kept := make([]json.RawMessage, 0, len(tools))
 	for _, t := range tools {
-		var tool struct {
-			Name string `json:"name"`
-		}
-		if json.Unmarshal(t, &tool) == nil && keep(tool.Name) {
-			kept = append(kept, t)
+		// The tool's name read strictly, as the client's reader would read it: a tool whose
+		// name a client could read differently (duplicates, a "NAME" beside "name") is dropped.
+		if v, name, err := readToolEntry(t); err == nil && keep(name) {
+			kept = append(kept, json.RawMessage(v))
 		}
 	}
 	b, err := json.Marshal(kept)

@@ -166,6 +166,30 @@ func readToolName(params jsontext.Value, at jsontext.Pointer) (string, error) {
 	return tool, nil
 }
 
+// readToolEntry reads one tool of an upstream's tools/list result strictly: its minimal
+// re-encoding and its name (a string member "name", exactly).
+func readToolEntry(raw []byte) (jsontext.Value, string, error) {
+	v, err := strictjson.Value(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	var name string
+	found := false
+	err = strictjson.Members(v, "", callFields, func(n string, val jsontext.Value) error {
+		if n != "name" {
+			return nil
+		}
+		found = true
+		var err error
+		name, err = strictjson.String(val, "/name")
+		return err
+	})
+	if err == nil && !found {
+		err = &strictjson.Error{Offset: -1, Problem: "a tool without a name"}
+	}
+	return v, name, err
+}
+
 // refuseMalformed answers a POST body the strict reading refused: the body is never forwarded,
 // the client gets 400 with a JSON-RPC error (-32700 for a body that is not JSON, -32600 for JSON
 // Warden will not read) whose id is null (an id read from such a body could be the wrong one),

@@ -438,3 +438,14 @@ func TestWriteStrictCorpus(t *testing.T) {
 		}
 	}
 }
+
+// A tools/list result is filtered on each tool's name read strictly: a tool whose name a client
+// could read differently is dropped, whatever the gateway would have read.
+func TestFilterToolsStrict(t *testing.T) {
+	result := `{"tools":[{"name":"add"},{"name":"secret","NAME":"add"},{"NAME":"add","name":"secret"},` +
+		`{"name":"add","name":"secret"},{"name":"secret","Name":"add"},{"n\u0061me":"shout", "description":"x"},{"title":"no name"}],"nextCursor":"c"}`
+	out, ok := filterTools([]byte(result), func(name string) bool { return name == "add" || name == "shout" })
+	if want := `{"nextCursor":"c","tools":[{"name":"add"},{"name":"shout","description":"x"}]}`; !ok || string(out) != want {
+		t.Errorf("filtered %s, want %s", out, want)
+	}
+}
