@@ -158,9 +158,10 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	return out, true
 }
 
-// mayBeToolList is a cheap test for a result that could be a tools/list result.
+// mayBeToolList is a cheap test for a result that could be a tools/list result: it names
+// "tools", or it has a \u escape, which could spell it ("t\u006fols").
 func mayBeToolList(result json.RawMessage) bool {
-	return bytes.Contains(result, []byte(`"tools"`))
+	return bytes.Contains(result, []byte(`"tools"`)) || bytes.Contains(result, []byte(`\u`))
 }
 
 // accepts reports what a client's Accept header allows for a POST answer.

@@ -448,4 +448,9 @@ func TestFilterToolsStrict(t *testing.T) {
 	if want := `{"nextCursor":"c","tools":[{"name":"add"},{"name":"shout","description":"x"}]}`; !ok || string(out) != want {
 		t.Errorf("filtered %s, want %s", out, want)
 	}
+	// An escaped "tools" is a tool list too.
+	escaped := `{"t\u006fols":[{"name":"secret"}]}`
+	if out, ok := filterTools([]byte(escaped), func(string) bool { return false }); !mayBeToolList([]byte(escaped)) || !ok || string(out) != `{"tools":[]}` {
+		t.Errorf("escaped tools: %v %s", mayBeToolList([]byte(escaped)), out)
+	}
 }
