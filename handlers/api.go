@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models/resolver"
 )
@@ -21,6 +22,8 @@ import (
 type API struct {
 	Enforcer *mcpgw.Enforcer
 	Observer mcpgw.Observer
+	// MaxBodyBytes bounds a check request body (0 means 64 KiB); a larger one gets 413.
+	MaxBodyBytes int64
 }
 
 // CheckRequest is the body of POST /api/v1/check. Key is the key's secret.
@@ -53,12 +56,16 @@ type AccessResponse struct {
 	Access       resolver.Access `json:"access"`
 }
 
-// maxCheckBody bounds a check request.
-const maxCheckBody = 64 << 10
+// defaultMaxCheckBody bounds a check request when API.MaxBodyBytes is 0.
+const defaultMaxCheckBody = 64 << 10
+
+// checkFields are the names of a check request's members.
+var checkFields = []string{"key", "server", "tool", "end_user", "agent"}
 
 // Check decides one tool call for a key secret. Refusing the key is an answer, not an error: an
 // unknown, replaced or expired secret is "not allowed, decided by key", a blocked one is the
-// resolver's "blocked". Malformed requests get 400; no policy to enforce gets 503.
+// resolver's "blocked". A body larger than the limit gets 413; a body Warden does not read (see
+// decodeCheck) or without key, server and tool gets 400; no policy to enforce gets 503.
 func (a *API) Check(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
 	c.Header(mcpgw.RevisionHeader, strconv.FormatInt(rev, 10))
@@ -69,13 +76,24 @@ func (a *API) Check(c *gin.Context) {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer bodyPool.Put(buf)
 	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(c.Request.Body, maxCheckBody)); err != nil {
+	limit := a.MaxBodyBytes
+	if limit <= 0 {
+		limit = defaultMaxCheckBody
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			apiError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+			return
+		}
 		apiError(c, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
 	req, err := decodeCheck(buf.Bytes())
 	if err != nil {
-		apiError(c, http.StatusBadRequest, "body must be a JSON object {key, server, tool, end_user?, agent?}: "+err.Error())
+		a.malformed(pol, rev, buf.Bytes())
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be a JSON object {key, server, tool, end_user?, agent?}: " + err.Error(),
+			"decided_by": mcpgw.DecidedByMalformed})
 		return
 	}
 	if req.Key == "" || req.Server == "" || req.Tool == "" {
@@ -98,6 +116,22 @@ func (a *API) Check(c *gin.Context) {
 	}
 	a.Observer.Decision("call", pr, req.Server, req.Tool, d, rev, now)
 	writeCheck(c, CheckResponse{Allowed: d.Allowed, DecidedBy: string(d.DecidedBy), Reason: reason, Revision: rev})
+}
+
+// malformed records a check request refused as malformed. The decision log keeps it only under
+// a key that authenticates: the secret is read leniently for that (never to decide), so a
+// request from someone without a valid secret is counted but cannot fill the log, as with an
+// unknown secret. Server and tool are not recorded: they were not read.
+func (a *API) malformed(pol *mcpgw.Policy, rev int64, body []byte) {
+	now := a.Enforcer.Now()
+	obs := mcpgw.Observer{Metrics: a.Observer.Metrics}
+	var pr mcpgw.Principal
+	if secret, ok := strictjson.LastString(body, "key"); ok {
+		if name, err := pol.KeyFor(secret, now); err == nil {
+			obs, pr = a.Observer, mcpgw.Principal{Key: name}
+		}
+	}
+	obs.Malformed(pr, "", rev, now)
 }
 
 // Access answers with the effective access of the key sent as bearer token (or X-Warden-Key), for
@@ -180,98 +214,13 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// decodeCheck reads a check request: a flat JSON object of string fields, no others. The common
-// case (plain strings without escapes) is read in place; anything else (escapes, null, numbers,
-// nesting, odd spacing) goes through encoding/json with DisallowUnknownFields, so the two always
-// agree (see FuzzDecodeCheck).
+// decodeCheck reads a check request strictly (package strictjson): one JSON object of string (or
+// null) members named exactly key, server, tool, end_user, agent, no other member, no duplicate,
+// valid UTF-8, nothing after it.
 func decodeCheck(b []byte) (CheckRequest, error) {
-	if r, ok := fastCheck(b); ok {
-		return r, nil
-	}
 	var r CheckRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := strictjson.Unmarshal(b, &r, checkFields...); err != nil {
 		return CheckRequest{}, err
 	}
-	if skipSpace(b, int(dec.InputOffset())) != len(b) {
-		return CheckRequest{}, errors.New("data after the JSON object")
-	}
 	return r, nil
-}
-
-// fastCheck parses {"k":"v",...} with plain ASCII strings; ok is false for anything else.
-func fastCheck(b []byte) (r CheckRequest, ok bool) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return r, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return r, skipSpace(b, i+1) == len(b)
-	}
-	for {
-		key, j, ok := plainString(b, i)
-		if !ok {
-			return r, false
-		}
-		j = skipSpace(b, j)
-		if j >= len(b) || b[j] != ':' {
-			return r, false
-		}
-		val, k, ok := plainString(b, skipSpace(b, j+1))
-		if !ok {
-			return r, false
-		}
-		switch string(key) {
-		case "key":
-			r.Key = string(val)
-		case "server":
-			r.Server = string(val)
-		case "tool":
-			r.Tool = string(val)
-		case "end_user":
-			r.EndUser = string(val)
-		case "agent":
-			r.Agent = string(val)
-		default:
-			return r, false // unknown (or differently cased) field: let encoding/json say so
-		}
-		k = skipSpace(b, k)
-		if k >= len(b) {
-			return r, false
-		}
-		switch b[k] {
-		case ',':
-			i = skipSpace(b, k+1)
-		case '}':
-			return r, skipSpace(b, k+1) == len(b)
-		default:
-			return r, false
-		}
-	}
-}
-
-// plainString reads a JSON string at b[i] made of printable ASCII without escapes.
-func plainString(b []byte, i int) ([]byte, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x7f:
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }

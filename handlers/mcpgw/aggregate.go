@@ -97,7 +97,11 @@ func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 			x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, "reading request body: "+err.Error(), nil)
 			return
 		}
-		x.in, _ = parseBody(raw)
+		// The SDK reads the body as it is; refuse first what Warden would not read the same way.
+		if x.in, err = readRequestBody(raw); err != nil {
+			x.refuseMalformed(pol, err)
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
 	}
 	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())

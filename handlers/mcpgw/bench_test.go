@@ -112,11 +112,11 @@ func BenchmarkPlan(b *testing.B) {
 	g := &Gateway{}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := parseBody(raw)
+		in, err := readRequestBody(raw)
 		if err != nil {
 			b.Fatal(err)
 		}
-		x := &exchange{g: g, server: "gosrv", pol: pol, pr: Principal{Key: "dev"}, in: in, inRaw: raw}
+		x := &exchange{g: g, server: "gosrv", pol: pol, pr: Principal{Key: "dev"}, in: in}
 		x.g.enf = &Enforcer{now: time.Now}
 		if x.plan() == nil {
 			b.Fatal("denied")

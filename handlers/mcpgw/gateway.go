@@ -117,7 +117,6 @@ type exchange struct {
 	pol    *Policy
 	pr     Principal
 	in     *body
-	inRaw  []byte
 	local  [][]byte  // answers the gateway gives itself (denials)
 	calls  []pending // forwarded requests
 }
@@ -161,11 +160,10 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 			}
 			return
 		}
-		if x.in, err = parseBody(raw); err != nil {
-			x.fail(http.StatusBadRequest, jsonrpc.CodeParseError, "not a JSON-RPC message or batch: "+err.Error(), nil)
+		if x.in, err = readRequestBody(raw); err != nil {
+			x.refuseMalformed(pol, err)
 			return
 		}
-		x.inRaw = raw
 	case http.MethodGet, http.MethodDelete:
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
@@ -213,8 +211,10 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	x.relay(up, fwd)
 }
 
-// plan decides every tools/call of the POST body and returns the body to forward: the original
-// bytes when nothing was denied, the remaining messages otherwise, nil when nothing remains.
+// plan decides every tools/call of the POST body and returns the body to forward, made of the
+// re-encoded messages that were read (so the upstream sees exactly what was decided): all of
+// them, in the body's shape, when nothing was denied; the remaining ones as a batch otherwise;
+// nil when nothing remains.
 func (x *exchange) plan() []byte {
 	now := x.g.enf.Now()
 	denied := false
@@ -225,7 +225,7 @@ func (x *exchange) plan() []byte {
 			continue
 		}
 		if m.req.Method == "tools/call" {
-			tool := toolName(m.req.Params)
+			tool := m.tool
 			d, reason := x.pol.Decide(x.pr, x.server, tool)
 			x.g.obs.Decision("call", x.pr, x.server, tool, d, x.pol.View.Revision, now)
 			if !d.Allowed {
@@ -244,22 +244,14 @@ func (x *exchange) plan() []byte {
 		}
 		keep = append(keep, m)
 	}
-	if !denied {
-		return x.inRaw
-	}
 	if len(keep) == 0 {
 		return nil
 	}
-	var b bytes.Buffer
-	b.WriteByte('[')
+	msgs := make([][]byte, len(keep))
 	for i, m := range keep {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(m.raw)
+		msgs[i] = m.raw
 	}
-	b.WriteByte(']')
-	return b.Bytes()
+	return joinMessages(msgs, x.in.batch || denied)
 }
 
 // relay sends the request upstream and relays the answer.

@@ -208,7 +208,7 @@ func newFakeUpstream(t *testing.T) *fakeUpstream {
 				result = map[string]any{"tools": []any{map[string]any{"name": "add", "x-extra": 1}, map[string]any{"name": "secret"},
 					map[string]any{"name": "zzz"}}, "nextCursor": "c2"}
 			case "tools/call":
-				result = map[string]any{"content": []any{map[string]any{"type": "text", "text": "called " + toolName(m.req.Params)}}}
+				result = map[string]any{"content": []any{map[string]any{"type": "text", "text": "called " + strings.Join(jsCalls(m.raw), ",")}}}
 			default:
 				result = map[string]any{}
 			}

@@ -26,11 +26,13 @@ const (
 	CodeUnavailable  = -32035
 )
 
-// message is one JSON-RPC message of a POST body: its bytes as received, and its decoding.
+// message is one JSON-RPC message of a POST body: its bytes (for a client's message, the minimal
+// re-encoding of what was read: see readRequestBody), and its decoding.
 type message struct {
-	raw json.RawMessage
-	req *jsonrpc.Request  // nil for a response
-	res *jsonrpc.Response // nil for a request
+	raw  json.RawMessage
+	req  *jsonrpc.Request  // nil for a response
+	res  *jsonrpc.Response // nil for a request
+	tool string            // the tool of a client's tools/call, read strictly
 }
 
 // body is a POST body: one message or a batch.
@@ -41,8 +43,8 @@ type body struct {
 
 var errEmptyBatch = errors.New("empty JSON-RPC batch")
 
-// parseBody decodes every message of a POST body with the SDK's jsonrpc package. A body the
-// gateway cannot decode is never forwarded: what it cannot read it cannot enforce.
+// parseBody decodes every message of an upstream's answer with the SDK's jsonrpc package (a
+// client's POST body is read by readRequestBody instead).
 func parseBody(b []byte) (*body, error) {
 	t := bytes.TrimLeft(b, " \t\r\n")
 	if len(t) > 0 && t[0] == '[' {
@@ -95,17 +97,6 @@ func idKey(id jsonrpc.ID) string {
 	return ""
 }
 
-// toolName reads the tool name of tools/call params ("" if there is none to read).
-func toolName(params json.RawMessage) string {
-	var p struct {
-		Name string `json:"name"`
-	}
-	if len(params) == 0 || json.Unmarshal(params, &p) != nil {
-		return ""
-	}
-	return p.Name
-}
-
 // errorResponse encodes a JSON-RPC error response.
 func errorResponse(id jsonrpc.ID, code int64, msg string, data any) []byte {
 	e := &jsonrpc.Error{Code: code, Message: msg}
@@ -131,7 +122,8 @@ func errorResponse(id jsonrpc.ID, code int64, msg string, data any) []byte {
 }
 
 // filterTools rewrites a tools/list result to keep only the tools keep accepts. Every other field
-// of the result (nextCursor, _meta, ...) and of each kept tool is left as the upstream sent it.
+// of the result (nextCursor, _meta, ...) and of each kept tool is left as the upstream sent it
+// (each kept tool re-encoded minimally).
 // ok is false when the result is not a tools/list result.
 func filterTools(result json.RawMessage, keep func(name string) bool) (out json.RawMessage, ok bool) {
 	var fields map[string]json.RawMessage
@@ -148,11 +140,10 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	}
 	kept := make([]json.RawMessage, 0, len(tools))
 	for _, t := range tools {
-		var tool struct {
-			Name string `json:"name"`
-		}
-		if json.Unmarshal(t, &tool) == nil && keep(tool.Name) {
-			kept = append(kept, t)
+		// The tool's name read strictly, as the client's reader would read it: a tool whose
+		// name a client could read differently (duplicates, a "NAME" beside "name") is dropped.
+		if v, name, err := readToolEntry(t); err == nil && keep(name) {
+			kept = append(kept, json.RawMessage(v))
 		}
 	}
 	b, err := json.Marshal(kept)
@@ -167,9 +158,10 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	return out, true
 }
 
-// mayBeToolList is a cheap test for a result that could be a tools/list result.
+// mayBeToolList is a cheap test for a result that could be a tools/list result: it names
+// "tools", or it has a \u escape, which could spell it ("t\u006fols").
 func mayBeToolList(result json.RawMessage) bool {
-	return bytes.Contains(result, []byte(`"tools"`))
+	return bytes.Contains(result, []byte(`"tools"`)) || bytes.Contains(result, []byte(`\u`))
 }
 
 // accepts reports what a client's Accept header allows for a POST answer.

@@ -18,7 +18,7 @@ type DecisionRecord struct {
 	Server    string
 	Tool      string // empty for "list"
 	Allowed   bool
-	DecidedBy string // empty when allowed
+	DecidedBy string // empty when allowed; "malformed" for a request refused unread (Tool empty)
 	Revision  int64
 }
 

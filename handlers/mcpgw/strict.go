@@ -1,0 +1,228 @@
+package mcpgw
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/warden-mcp/warden/handlers/internal/strictjson"
+	"github.com/warden-mcp/warden/models/live"
+)
+
+// DecidedByMalformed is the decided_by of a request refused because Warden would not read its
+// body (see readRequestBody): it is logged like a denial, and never forwarded.
+const DecidedByMalformed = "malformed"
+
+// The names Warden reads in a JSON-RPC message, and in the params of a tools/call. A member whose
+// name folds to one of these is refused (see strictjson).
+var (
+	envelopeFields = []string{"jsonrpc", "id", "method", "params", "result", "error"}
+	callFields     = []string{"name"}
+)
+
+// readRequestBody reads a client's POST body (one message or a batch) the one strict way
+// (package strictjson): exactly one JSON value, valid UTF-8, no duplicate names anywhere, names
+// matched exactly and none folding to a name Warden reads. Each message keeps its minimal
+// re-encoding as raw, which is what is forwarded: the upstream sees exactly what was decided.
+// Errors are *strictjson.Error.
+func readRequestBody(b []byte) (*body, error) {
+	v, err := strictjson.Value(b)
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind() != '[' {
+		m, err := readMessage(v, "")
+		if err != nil {
+			return nil, err
+		}
+		return &body{msgs: []message{m}}, nil
+	}
+	var elems []jsontext.Value
+	if err := json.Unmarshal(v, &elems); err != nil {
+		return nil, &strictjson.Error{Offset: -1, Problem: "unreadable batch: " + err.Error()}
+	}
+	if len(elems) == 0 {
+		return nil, &strictjson.Error{Offset: -1, Problem: "empty JSON-RPC batch"}
+	}
+	out := &body{batch: true, msgs: make([]message, len(elems))}
+	for i, e := range elems {
+		m, err := readMessage(e, jsontext.Pointer("/"+strconv.Itoa(i)))
+		if err != nil {
+			return nil, err
+		}
+		out.msgs[i] = m
+	}
+	return out, nil
+}
+
+// readMessage reads one JSON-RPC message (already re-encoded by strictjson.Value) at at.
+func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
+	bad := func(p jsontext.Pointer, format string, args ...any) error {
+		return &strictjson.Error{Pointer: p, Offset: -1, Problem: fmt.Sprintf(format, args...)}
+	}
+	if raw.Kind() != '{' {
+		return message{}, bad(at, "a JSON-RPC message must be an object")
+	}
+	var (
+		version, method string
+		hasMethod       bool
+		id              jsonrpc.ID
+		params, result  []byte // json.RawMessage of the SDK types
+		werr            *jsonrpc.Error
+	)
+	err := strictjson.Members(raw, at, envelopeFields, func(name string, val jsontext.Value) error {
+		p := at.AppendToken(name)
+		var err error
+		switch name {
+		case "jsonrpc":
+			version, err = strictjson.String(val, p)
+		case "method":
+			hasMethod = true
+			method, err = strictjson.String(val, p)
+		case "id":
+			id, err = readID(val, p)
+		case "params":
+			params = val.Clone()
+		case "result":
+			result = val.Clone()
+		case "error":
+			werr = new(jsonrpc.Error)
+			if json.Unmarshal(val, werr) != nil {
+				err = bad(p, "not a JSON-RPC error object")
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return message{}, err
+	}
+	if version != "2.0" {
+		return message{}, bad(at.AppendToken("jsonrpc"), `want "2.0", got %q`, version)
+	}
+	if hasMethod {
+		m := message{raw: []byte(raw), req: &jsonrpc.Request{ID: id, Method: method, Params: params}}
+		if method == "tools/call" {
+			if m.tool, err = readToolName(jsontext.Value(params), at.AppendToken("params")); err != nil {
+				return message{}, err
+			}
+		}
+		return m, nil
+	}
+	if !id.IsValid() {
+		return message{}, bad(at, "a message with no method is a response and needs an id")
+	}
+	return message{raw: []byte(raw), res: &jsonrpc.Response{ID: id, Result: result, Error: werr}}, nil
+}
+
+// readID reads a request id: a string, a number (as the SDK reads it) or null.
+func readID(val jsontext.Value, at jsontext.Pointer) (jsonrpc.ID, error) {
+	switch val.Kind() {
+	case 'n':
+		return jsonrpc.ID{}, nil
+	case '"':
+		s, err := strictjson.String(val, at)
+		if err != nil {
+			return jsonrpc.ID{}, err
+		}
+		return jsonrpc.MakeID(s)
+	case '0':
+		f, err := strconv.ParseFloat(string(val), 64)
+		if err != nil {
+			return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1, Problem: "number out of range"}
+		}
+		return jsonrpc.MakeID(f)
+	}
+	return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1, Problem: "an id must be a string, a number or null"}
+}
+
+// readToolName reads the tool name of tools/call params: an object with a string member "name".
+// A call without one is refused rather than decided: there is nothing to decide on.
+func readToolName(params jsontext.Value, at jsontext.Pointer) (string, error) {
+	if params.Kind() != '{' {
+		return "", &strictjson.Error{Pointer: at, Offset: -1, Problem: "tools/call params must be an object with a tool name"}
+	}
+	var tool string
+	found := false
+	err := strictjson.Members(params, at, callFields, func(name string, val jsontext.Value) error {
+		if name != "name" {
+			return nil
+		}
+		found = true
+		var err error
+		tool, err = strictjson.String(val, at.AppendToken("name"))
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", &strictjson.Error{Pointer: at, Offset: -1, Problem: "tools/call params without a tool name"}
+	}
+	return tool, nil
+}
+
+// readToolEntry reads one tool of an upstream's tools/list result strictly: its minimal
+// re-encoding and its name (a string member "name", exactly).
+func readToolEntry(raw []byte) (jsontext.Value, string, error) {
+	v, err := strictjson.Value(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	var name string
+	found := false
+	err = strictjson.Members(v, "", callFields, func(n string, val jsontext.Value) error {
+		if n != "name" {
+			return nil
+		}
+		found = true
+		var err error
+		name, err = strictjson.String(val, "/name")
+		return err
+	})
+	if err == nil && !found {
+		err = &strictjson.Error{Offset: -1, Problem: "a tool without a name"}
+	}
+	return v, name, err
+}
+
+// refuseMalformed answers a POST body the strict reading refused: the body is never forwarded,
+// the client gets 400 with a JSON-RPC error (-32700 for a body that is not JSON, -32600 for JSON
+// Warden will not read) whose id is null (an id read from such a body could be the wrong one),
+// and the refusal is logged as decided by "malformed" under the authenticated key. A request
+// whose key does not authenticate gets the usual 401 instead, so an unauthenticated client
+// learns nothing about the body and cannot fill the decision log.
+func (x *exchange) refuseMalformed(pol *Policy, err error) {
+	x.in = nil
+	if x.pr.Key == "" {
+		pr, aerr := pol.PrincipalFrom(x.r.Header, x.g.enf.Now())
+		if aerr != nil {
+			x.w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
+			x.fail(http.StatusUnauthorized, CodeUnauthorized, aerr.Error(), nil)
+			return
+		}
+		x.pr = pr
+	}
+	x.g.obs.Malformed(x.pr, x.server, pol.View.Revision, x.g.enf.Now())
+	code := int64(jsonrpc.CodeInvalidRequest)
+	if se, ok := err.(*strictjson.Error); ok && se.Syntax {
+		code = jsonrpc.CodeParseError
+	}
+	msg := "request refused, Warden does not read this body: " + err.Error()
+	x.fail(http.StatusBadRequest, code, msg, map[string]any{"decided_by": DecidedByMalformed, "reason": err.Error()})
+}
+
+// Malformed records a request refused because its body could not be read strictly.
+func (o Observer) Malformed(pr Principal, server string, rev int64, at time.Time) {
+	if o.Metrics != nil {
+		o.Metrics.Decisions.WithLabelValues("denied", DecidedByMalformed).Inc()
+	}
+	if o.Recorder != nil {
+		o.Recorder.Record(live.DecisionRecord{At: at, Kind: "call", Key: pr.Key, EndUser: pr.EndUser, Agent: pr.Agent,
+			Server: server, DecidedBy: DecidedByMalformed, Revision: rev})
+	}
+}
