@@ -21,6 +21,8 @@ import (
 type API struct {
 	Enforcer *mcpgw.Enforcer
 	Observer mcpgw.Observer
+	// MaxBodyBytes bounds a check request's body; 0 means 64 KiB.
+	MaxBodyBytes int64
 }
 
 // CheckRequest is the body of POST /api/v1/check. Key is the key's secret.
