@@ -34,8 +34,8 @@ type Limits struct {
 	// MaxBodyBytes bounds a request body: the gateway's POSTs (read after authentication), the
 	// decision API's, and the console's form posts (default 4 MiB). Beyond it: 413.
 	MaxBodyBytes int64
-	// MaxSessionsPerKey bounds the sessions a key holds on /mcp (429 beyond) and the session
-	// bindings it keeps on /mcp/:server (default 16).
+	// MaxSessionsPerKey bounds the sessions a key holds open on /mcp; one more gets 429
+	// (default 16).
 	MaxSessionsPerKey int
 	// SessionTimeout ends idle gateway sessions (default 30 minutes).
 	SessionTimeout time.Duration

@@ -116,7 +116,7 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		}
 		defSessions = n
 	}
-	fs.IntVar(&cfg.maxSessionsPerKey, "max-sessions-per-key", defSessions, "sessions one key may hold open on /mcp (429 beyond) and keep bound on /mcp/:server (env WARDEN_MAX_SESSIONS_PER_KEY)")
+	fs.IntVar(&cfg.maxSessionsPerKey, "max-sessions-per-key", defSessions, "sessions one key may hold open on /mcp; one more gets 429 (env WARDEN_MAX_SESSIONS_PER_KEY)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return cfg, code, false
 	}

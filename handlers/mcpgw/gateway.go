@@ -32,11 +32,16 @@ type Config struct {
 	// SessionTimeout closes idle sessions of the aggregate endpoint /mcp and forgets idle session
 	// bindings of /mcp/:server (default 30 minutes).
 	SessionTimeout time.Duration
-	// MaxSessionsPerKey bounds the open sessions of one key: on /mcp a new session beyond it gets
-	// 429; on /mcp/:server the key's least recently used binding is forgotten (default 16).
+	// MaxSessionsPerKey bounds the sessions one key holds open on /mcp; one more gets 429
+	// (default 16).
 	MaxSessionsPerKey int
-	// MaxRelaySessions bounds the session bindings of /mcp/:server kept in memory (default 65536).
-	MaxRelaySessions int
+	// MaxRelaySessions bounds the session bindings of /mcp/:server kept in memory (default
+	// 65536), MaxRelaySessionsPerKey those of one key (default 1024): beyond it the key's own
+	// least recently used binding is forgotten, so one key cannot push out another's. Relayed
+	// sessions cost the gateway only their binding (the upstream holds the session), hence the
+	// larger bounds.
+	MaxRelaySessions       int
+	MaxRelaySessionsPerKey int
 	// StreamWriteTimeout bounds each write of a relayed answer or event stream once the request is
 	// read (default 60 seconds); the http.Server's own read and write deadlines are lifted then.
 	StreamWriteTimeout time.Duration
@@ -98,8 +103,12 @@ func New(cfg Config) *Gateway {
 	if maxRelayed <= 0 {
 		maxRelayed = DefaultMaxRelaySessions
 	}
+	relayedPerKey := cfg.MaxRelaySessionsPerKey
+	if relayedPerKey <= 0 {
+		relayedPerKey = DefaultMaxRelaySessionsPerKey
+	}
 	g.agg = newAggregator(g, timeout, perKey)
-	g.relayed = newRelaySessions(timeout, perKey, maxRelayed, time.Now)
+	g.relayed = newRelaySessions(timeout, relayedPerKey, maxRelayed, time.Now)
 	return g
 }
 

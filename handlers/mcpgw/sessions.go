@@ -12,6 +12,8 @@ const (
 	DefaultSessionTimeout    = 30 * time.Minute
 	DefaultMaxSessionsPerKey = 16
 	DefaultMaxRelaySessions  = 65536
+	// DefaultMaxRelaySessionsPerKey bounds the /mcp/:server bindings of one key.
+	DefaultMaxRelaySessionsPerKey = 1024
 )
 
 // CodeTooManySessions accompanies the 429 of a key that already holds its most sessions on /mcp.
