@@ -22,12 +22,19 @@ const DefaultStreamWriteTimeout = 60 * time.Second
 // (the client stalled past the server's read timeout, or went away) gets 400. The answer names
 // no address: the error of the client's own connection would show Warden's.
 func (x *exchange) readBody() ([]byte, bool) {
+	tooLarge := func() {
+		x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest,
+			fmt.Sprintf("request body larger than %d bytes", x.g.maxBody), map[string]any{"limit": x.g.maxBody})
+	}
+	if x.r.ContentLength > x.g.maxBody {
+		tooLarge() // declared too large: refused without reading it
+		return nil, false
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, x.g.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest,
-				fmt.Sprintf("request body larger than %d bytes", x.g.maxBody), map[string]any{"limit": x.g.maxBody})
+			tooLarge()
 		} else {
 			x.g.log.Info("mcp request body unreadable", "server", x.server, "err", err)
 			x.fail(http.StatusBadRequest, jsonrpc.CodeParseError, "reading the request body failed: "+category(err), nil)

@@ -129,6 +129,24 @@ func TestBodyLimit(t *testing.T) {
 	if n := len(f.bodies); n != 1 {
 		t.Errorf("%d bodies reached the upstream, want 1 (the one at the limit)", n)
 	}
+	// A body declared larger than the limit is refused without reading it.
+	for _, server := range []string{"gosrv", ""} {
+		body := &trapBody{r: strings.NewReader(msg + pad)}
+		req := httptest.NewRequest(http.MethodPost, "/mcp/"+server, nil)
+		req.Body, req.ContentLength = body, int64(len(msg+pad))
+		req.Header.Set("Authorization", "Bearer "+secretDev)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		rec := httptest.NewRecorder()
+		if server == "" {
+			h.gw.ServeAggregate(rec, req)
+		} else {
+			h.gw.ServeServer(rec, req, server)
+		}
+		if rec.Code != 413 || body.read.Load() {
+			t.Errorf("%q, declared too large: %d, read %v", server, rec.Code, body.read.Load())
+		}
+	}
 }
 
 // slowUpstream answers a POST with an event stream of n events, one every gap, and a GET with a
