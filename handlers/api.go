@@ -70,7 +70,7 @@ func (a *API) Check(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
 	c.Header(mcpgw.RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+err.Error())
+		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+mcpgw.PolicyError(err))
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -141,7 +141,7 @@ func (a *API) Access(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
 	c.Header(mcpgw.RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+err.Error())
+		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+mcpgw.PolicyError(err))
 		return
 	}
 	name, err := pol.Authenticate(mcpgw.SecretFrom(c.Request.Header), a.Enforcer.Now())

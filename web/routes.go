@@ -45,8 +45,10 @@ func routes(r *gin.Engine, d Deps) {
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {
-		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics})
-		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer()}
+		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
+			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
+			SessionTimeout: d.Limits.SessionTimeout, StreamWriteTimeout: d.Limits.StreamWriteTimeout})
+		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(), MaxBodyBytes: d.Limits.maxBody()}
 		r.Any("/mcp", gw.Aggregate)
 		r.Any("/mcp/:server", gw.Server)
 		r.POST("/api/v1/check", api.Check)

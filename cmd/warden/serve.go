@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
@@ -24,11 +27,45 @@ type serveConfig struct {
 	// unreachable; decisionRetention how long decision log rows are kept (0: forever).
 	maxStale          time.Duration
 	decisionRetention time.Duration
+	// http.Server timeouts; see serveTimeouts. The gateway lifts the read and write deadlines of
+	// an authenticated exchange once its request is read, and bounds each write of it by
+	// writeTimeout instead.
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	// Request and session limits.
+	maxBody           byteSize
+	maxSessionsPerKey int
+	sessionTimeout    time.Duration
 	// ready, when set, receives the bound address once the server listens (tests use port 0).
 	ready func(addr string)
 }
 
+// Defaults of the http.Server timeouts. Headers are small: 10 s is room for a slow link. A
+// whole request, body included, gets 30 s: a 4 MiB body (the largest by default) then needs
+// about 140 KB/s, while a connection trickling bytes is cut after 30 s. An answer of the console
+// or the decision API is rendered in milliseconds: 60 s to write it is room for a slow reader;
+// gateway exchanges are exempt (they last as long as the upstream or the stream), each of their
+// writes bounded by the same 60 s. A keep-alive connection may idle 120 s between requests:
+// MCP clients post in bursts on one connection.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultWriteTimeout      = 60 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+)
+
 func runServe(ctx context.Context, e env, args []string) int {
+	cfg, code, ok := parseServe(e, args)
+	if !ok {
+		return code
+	}
+	if err := serve(ctx, e, cfg); err != nil {
+		return fail(e, "serve", err)
+	}
+	return exitOK
+}
+
+// parseServe reads the flags of `warden serve`, each defaulting to its environment variable.
+func parseServe(e env, args []string) (serveConfig, int, bool) {
 	fs := newFlags(e, "serve")
 	cfg := serveConfig{}
 	defAddr := e.getenv("WARDEN_ADDR")
@@ -46,25 +83,85 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}{
 		{&cfg.maxStale, "max-stale", "WARDEN_MAX_STALE", live.DefaultMaxStale, "enforce the last good policy this long while the database is unreachable, then fail closed"},
 		{&cfg.decisionRetention, "decision-retention", "WARDEN_DECISION_RETENTION", live.DefaultDecisionRetention, "keep decision log rows this long (0: forever)"},
+		{&cfg.readHeaderTimeout, "read-header-timeout", "WARDEN_READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, "time to read a request's headers"},
+		{&cfg.readTimeout, "read-timeout", "WARDEN_READ_TIMEOUT", defaultReadTimeout, "time to read a whole request, body included (lifted for a gateway exchange once its request is read)"},
+		{&cfg.writeTimeout, "write-timeout", "WARDEN_WRITE_TIMEOUT", defaultWriteTimeout, "time to write an answer; gateway answers and event streams are exempt, each of their writes bounded by it instead"},
+		{&cfg.idleTimeout, "idle-timeout", "WARDEN_IDLE_TIMEOUT", defaultIdleTimeout, "time a keep-alive connection may idle between requests"},
+		{&cfg.sessionTimeout, "session-timeout", "WARDEN_SESSION_TIMEOUT", mcpgw.DefaultSessionTimeout, "end idle gateway sessions after this long (/mcp), and forget idle session bindings (/mcp/:server)"},
 	} {
 		def := d.def
 		if v := e.getenv(d.env); v != "" {
 			var err error
 			if def, err = time.ParseDuration(v); err != nil {
 				fmt.Fprintf(e.stderr, "warden serve: %s: %v\n", d.env, err)
-				return exitUsage
+				return cfg, exitUsage, false
 			}
 		}
 		fs.DurationVar(d.p, d.name, def, d.usage+" (env "+d.env+")")
 	}
+	cfg.maxBody = mcpgw.DefaultMaxBodyBytes
+	if v := e.getenv("WARDEN_MAX_BODY"); v != "" {
+		if err := cfg.maxBody.Set(v); err != nil {
+			fmt.Fprintf(e.stderr, "warden serve: WARDEN_MAX_BODY: %v\n", err)
+			return cfg, exitUsage, false
+		}
+	}
+	fs.Var(&cfg.maxBody, "max-body", "largest request body accepted, in bytes or with a KiB/MiB suffix; larger bodies get 413 (env WARDEN_MAX_BODY)")
+	defSessions := mcpgw.DefaultMaxSessionsPerKey
+	if v := e.getenv("WARDEN_MAX_SESSIONS_PER_KEY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(e.stderr, "warden serve: WARDEN_MAX_SESSIONS_PER_KEY: want a positive integer, got %q\n", v)
+			return cfg, exitUsage, false
+		}
+		defSessions = n
+	}
+	fs.IntVar(&cfg.maxSessionsPerKey, "max-sessions-per-key", defSessions, "sessions one key may hold open on /mcp; one more gets 429 (env WARDEN_MAX_SESSIONS_PER_KEY)")
 	if code, ok := parseFlags(fs, args); !ok {
-		return code
+		return cfg, code, false
+	}
+	if cfg.maxSessionsPerKey < 1 {
+		fmt.Fprintf(e.stderr, "warden serve: --max-sessions-per-key must be at least 1, got %d\n", cfg.maxSessionsPerKey)
+		return cfg, exitUsage, false
 	}
 	cfg.db = *db
-	if err := serve(ctx, e, cfg); err != nil {
-		return fail(e, "serve", err)
+	return cfg, 0, true
+}
+
+// byteSize is a flag value in bytes: a number, optionally with a KiB, MiB or GiB suffix.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
 	}
-	return exitOK
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<40)/mult {
+		return fmt.Errorf("want a positive size in bytes, or with a KiB, MiB or GiB suffix, got %q", s)
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+// httpServer is the http.Server of `warden serve`, with its timeouts.
+func httpServer(cfg serveConfig, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+		IdleTimeout:       cfg.idleTimeout,
+	}
 }
 
 func serve(ctx context.Context, e env, cfg serveConfig) error {
@@ -110,10 +207,9 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
+		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
+			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
 	logger.Info("warden listening", "addr", "http://"+ln.Addr().String(), "database", st.Kind())
 	if cfg.ready != nil {
 		cfg.ready(ln.Addr().String())

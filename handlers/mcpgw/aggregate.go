@@ -35,12 +35,13 @@ type aggregator struct {
 
 	mu       sync.Mutex
 	sessions map[*mcp.ServerSession]*aggSession
-	owners   map[string]owner // aggregate session id -> the key that opened it
-}
-
-type owner struct {
-	key  string
-	seen time.Time
+	open     map[string]bool   // ids of the SDK sessions in sessions
+	owners   map[string]string // aggregate session id -> the key that opened it
+	// perKey bounds the sessions of one key; held counts them (owners) and pending counts the
+	// session-opening requests in flight.
+	perKey  int
+	held    map[string]int
+	pending map[string]int
 }
 
 // aggSession is one client session of /mcp and its upstream sessions.
@@ -62,8 +63,9 @@ type upstreamConn struct {
 	cs  *mcp.ClientSession
 }
 
-func newAggregator(g *Gateway, timeout time.Duration) *aggregator {
-	a := &aggregator{g: g, timeout: timeout, sessions: map[*mcp.ServerSession]*aggSession{}, owners: map[string]owner{}}
+func newAggregator(g *Gateway, timeout time.Duration, perKey int) *aggregator {
+	a := &aggregator{g: g, timeout: timeout, sessions: map[*mcp.ServerSession]*aggSession{}, open: map[string]bool{},
+		owners: map[string]string{}, perKey: perKey, held: map[string]int{}, pending: map[string]int{}}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "warden", Title: "Warden MCP gateway", Version: "1"}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 		Instructions: "Tools of every MCP server your Warden key may use, named <server>" + Separator + "<tool>.",
@@ -79,30 +81,16 @@ func newAggregator(g *Gateway, timeout time.Duration) *aggregator {
 	return a
 }
 
-// ServeAggregate serves /mcp. Every request is authenticated; a session is bound to the key that
-// opened it.
+// ServeAggregate serves /mcp. Every request is authenticated before its body is read; a session
+// is bound to the key that opened it, and a key holds at most MaxSessionsPerKey sessions.
 func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{g: g, w: w, r: r, server: ""}
 	pol, rev, err := g.enf.Policy()
 	w.Header().Set(RevisionHeader, fmt.Sprint(rev))
 	if err != nil {
-		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+err.Error(), nil)
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+PolicyError(err), nil)
 		return
-	}
-	if r.Method == http.MethodPost {
-		// Read the body to name the request in error answers; the SDK reads it again.
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-		if err != nil {
-			x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, "reading request body: "+err.Error(), nil)
-			return
-		}
-		// The SDK reads the body as it is; refuse first what Warden would not read the same way.
-		if x.in, err = readRequestBody(raw); err != nil {
-			x.refuseMalformed(pol, err)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(raw))
 	}
 	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())
 	if err != nil {
@@ -110,6 +98,7 @@ func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 		x.fail(http.StatusUnauthorized, CodeUnauthorized, err.Error(), nil)
 		return
 	}
+	x.pr = pr
 	acc, err := pol.Access(pr)
 	if err != nil {
 		x.fail(http.StatusForbidden, CodeForbidden, err.Error(), map[string]any{"reason": err.Error()})
@@ -120,15 +109,43 @@ func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 		x.fail(http.StatusForbidden, CodeForbidden, reason, map[string]any{"reason": reason, "key": pr.Key})
 		return
 	}
-	if sid := r.Header.Get("Mcp-Session-Id"); sid != "" {
-		if !g.agg.owns(sid, pr.Key) {
-			x.fail(http.StatusForbidden, CodeForbidden, "this session was opened with another key", nil)
+	sid := r.Header.Get(sessionHeader)
+	if sid != "" && !g.agg.owns(sid, pr.Key) {
+		x.fail(http.StatusForbidden, CodeForbidden, "this session was opened with another key", nil)
+		return
+	}
+	if r.Method == http.MethodPost {
+		// Read the body to name the request in error answers; the SDK reads it again.
+		raw, ok := x.readBody()
+		if !ok {
 			return
 		}
-	} else if r.Method == http.MethodPost {
-		w = &bindingWriter{ResponseWriter: w, a: g.agg, key: pr.Key}
+		// The SDK reads the body as it is; refuse first what Warden would not read the same way.
+		var err error
+		if x.in, err = readRequestBody(raw); err != nil {
+			x.refuseMalformed(pol, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(raw))
 	}
-	g.agg.handler.ServeHTTP(w, r)
+	if sid == "" && r.Method == http.MethodPost {
+		// Only initialize opens a session, so only it counts against the key's cap; any session
+		// the SDK issues is bound all the same (a body read differently by the SDK cannot open
+		// a session no key owns).
+		var res *reservation
+		if opensSession(x.in) {
+			var ok bool
+			if res, ok = g.agg.reserve(pr.Key); !ok {
+				x.fail(http.StatusTooManyRequests, CodeTooManySessions,
+					fmt.Sprintf("key %q already has %d open sessions on /mcp, the most allowed: end one (DELETE) or let an idle one expire", pr.Key, g.agg.perKey),
+					map[string]any{"key": pr.Key, "limit": g.agg.perKey})
+				return
+			}
+			defer g.agg.release(res)
+		}
+		w = &bindingWriter{ResponseWriter: w, a: g.agg, key: pr.Key, res: res}
+	}
+	g.agg.handler.ServeHTTP(g.liftDeadlines(w), r)
 	g.obs.Latency("", methodLabel(x.in), time.Since(start))
 }
 
@@ -137,14 +154,15 @@ type bindingWriter struct {
 	http.ResponseWriter
 	a     *aggregator
 	key   string
+	res   *reservation // nil when the request was not expected to open a session
 	bound bool
 }
 
 func (b *bindingWriter) WriteHeader(code int) {
 	if !b.bound {
 		b.bound = true
-		if sid := b.Header().Get("Mcp-Session-Id"); sid != "" {
-			b.a.bind(sid, b.key)
+		if sid := b.Header().Get(sessionHeader); sid != "" {
+			b.a.bind(sid, b.key, b.res)
 		}
 	}
 	b.ResponseWriter.WriteHeader(code)
@@ -166,39 +184,27 @@ func (b *bindingWriter) Flush() {
 	http.NewResponseController(b.ResponseWriter).Flush()
 }
 
-func (a *aggregator) bind(sid, key string) {
-	now := time.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.owners) > 1024 {
-		for id, o := range a.owners {
-			if now.Sub(o.seen) > a.timeout {
-				delete(a.owners, id)
-			}
-		}
-	}
-	a.owners[sid] = owner{key: key, seen: now}
-}
-
-// owns reports whether key may use session sid (unknown sessions are left to the SDK's 404).
+// owns reports whether key may use session sid (unknown sessions are left to the SDK's 404:
+// every session the SDK holds is bound from its initialize until it closes).
 func (a *aggregator) owns(sid, key string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	o, ok := a.owners[sid]
 	if !ok {
-		return true
+		return !a.open[sid] // a session the SDK holds but nobody owns is nobody's to use
 	}
-	if o.key != key {
-		return false
-	}
-	o.seen = time.Now()
-	a.owners[sid] = o
-	return true
+	return o == key
 }
 
 func (a *aggregator) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
+		case "initialize":
+			// Track the session from its start, so its binding and its count against the key's
+			// cap end exactly when it closes.
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+				a.session(ss)
+			}
 		case "tools/list":
 			if r, ok := req.(*mcp.ListToolsRequest); ok {
 				return a.listTools(ctx, r)
@@ -216,7 +222,7 @@ func (a *aggregator) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 func (a *aggregator) principal(extra *mcp.RequestExtra) (*Policy, Principal, error) {
 	pol, _, err := a.g.enf.Policy()
 	if err != nil {
-		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnavailable, Message: "Warden has no current policy to enforce: " + err.Error()}
+		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnavailable, Message: "Warden has no current policy to enforce: " + PolicyError(err)}
 	}
 	var h http.Header
 	if extra != nil {
@@ -253,7 +259,7 @@ func (a *aggregator) listTools(ctx context.Context, req *mcp.ListToolsRequest) (
 			tools, err := sess.listUpstream(ctx, name, up)
 			if err != nil {
 				a.g.obs.UpstreamError(name)
-				a.g.log.Warn("mcp aggregate: listing an upstream failed", "server", name, "err", describe(err))
+				a.g.log.Warn("mcp aggregate: listing an upstream failed", "server", name, "err", err)
 				return
 			}
 			allowed := acc[name]
@@ -315,8 +321,7 @@ func (a *aggregator) callTool(ctx context.Context, req *mcp.CallToolRequest) (*m
 	sess := a.session(req.Session)
 	cs, err := sess.upstream(ctx, server, up)
 	if err != nil {
-		a.g.obs.UpstreamError(server)
-		return nil, &jsonrpc.Error{Code: CodeUpstreamUnavailable, Message: fmt.Sprintf("upstream server %q is unreachable: %s", server, describe(err))}
+		return nil, a.upstreamDown(server, err)
 	}
 	p := &mcp.CallToolParams{Meta: req.Params.Meta, Name: tool}
 	if len(req.Params.Arguments) > 0 {
@@ -338,9 +343,8 @@ func (a *aggregator) callTool(ctx context.Context, req *mcp.CallToolRequest) (*m
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		a.g.obs.UpstreamError(server)
 		sess.drop(server, cs)
-		return nil, &jsonrpc.Error{Code: CodeUpstreamUnavailable, Message: fmt.Sprintf("upstream server %q is unreachable: %s", server, describe(err))}
+		return nil, a.upstreamDown(server, err)
 	}
 	return res, nil
 }
@@ -353,11 +357,13 @@ func (a *aggregator) session(ss *mcp.ServerSession) *aggSession {
 	if !ok {
 		s = &aggSession{a: a, ss: ss, ups: map[string]*upstreamConn{}}
 		a.sessions[ss] = s
+		a.open[ss.ID()] = true
 		go func() {
 			ss.Wait()
 			a.mu.Lock()
 			delete(a.sessions, ss)
-			delete(a.owners, ss.ID())
+			delete(a.open, ss.ID())
+			a.unbindLocked(ss.ID())
 			a.mu.Unlock()
 			s.close()
 		}()

@@ -10,6 +10,16 @@
 //   - /mcp (Gateway.ServeAggregate) is an MCP server of the SDK whose sessions open SDK clients to
 //     the upstreams lazily and offer every allowed tool as <server>__<tool>.
 //
+// Both endpoints authenticate the key, and check its access, before reading a byte of a body;
+// the body is then read up to Config.MaxBodyBytes (413 beyond). A session belongs to the key that
+// opened it: on /mcp/:server the gateway binds each session id an upstream issues to the key
+// (relaySessions: another key gets 403, an id it holds no binding for 404, neither forwarded); on
+// /mcp the SDK's sessions are bound likewise and a key holds at most Config.MaxSessionsPerKey
+// (429 beyond). Once a request is authenticated and read, the http.Server's read and write
+// deadlines are lifted for it (streams and slow upstreams outlive them) and each write is bounded
+// by Config.StreamWriteTimeout instead. Errors shown to clients name an upstream server, never
+// its URL, host, address or resolver: those go to the log.
+//
 // Allowed-ness comes only from the resolver (Snapshot.Decide and KeyAccessFor) on the view that
 // Views returns; the Enforcer adds authentication (key secret hashes, expiry) and per-view caches.
 // The decision API (handlers.API) shares the Enforcer. Decisions are recorded through

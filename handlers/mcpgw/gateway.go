@@ -2,15 +2,12 @@ package mcpgw
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +26,25 @@ type Config struct {
 	// Transport reaches the upstream servers; nil means a transport tuned for a relay.
 	Transport http.RoundTripper
 	Logger    *slog.Logger
-	// MaxBodyBytes bounds a POST body (default 4 MiB); larger ones get 413.
+	// MaxBodyBytes bounds a POST body (default 4 MiB); larger ones get 413. It is read only once
+	// the key is authenticated and allowed.
 	MaxBodyBytes int64
-	// SessionTimeout closes idle sessions of the aggregate endpoint /mcp (default 30 minutes).
+	// SessionTimeout closes idle sessions of the aggregate endpoint /mcp and forgets idle session
+	// bindings of /mcp/:server (default 30 minutes).
 	SessionTimeout time.Duration
+	// MaxSessionsPerKey bounds the sessions one key holds open on /mcp; one more gets 429
+	// (default 16).
+	MaxSessionsPerKey int
+	// MaxRelaySessions bounds the session bindings of /mcp/:server kept in memory (default
+	// 65536), MaxRelaySessionsPerKey those of one key (default 1024): beyond it the key's own
+	// least recently used binding is forgotten, so one key cannot push out another's. Relayed
+	// sessions cost the gateway only their binding (the upstream holds the session), hence the
+	// larger bounds.
+	MaxRelaySessions       int
+	MaxRelaySessionsPerKey int
+	// StreamWriteTimeout bounds each write of a relayed answer or event stream once the request is
+	// read (default 60 seconds); the http.Server's own read and write deadlines are lifted then.
+	StreamWriteTimeout time.Duration
 	// Now is the clock for key expiry (default time.Now).
 	Now func() time.Time
 }
@@ -47,6 +59,9 @@ type Gateway struct {
 	maxBody  int64
 	maxEvent int
 	agg      *aggregator
+	// relayed binds the session ids upstreams issue on /mcp/:server to the keys that opened them.
+	relayed     *relaySessions
+	streamWrite time.Duration
 }
 
 // New returns a gateway.
@@ -70,13 +85,30 @@ func New(cfg Config) *Gateway {
 		maxEvent: 64 << 20,
 	}
 	if g.maxBody <= 0 {
-		g.maxBody = 4 << 20
+		g.maxBody = DefaultMaxBodyBytes
+	}
+	g.streamWrite = cfg.StreamWriteTimeout
+	if g.streamWrite <= 0 {
+		g.streamWrite = DefaultStreamWriteTimeout
 	}
 	timeout := cfg.SessionTimeout
 	if timeout <= 0 {
-		timeout = 30 * time.Minute
+		timeout = DefaultSessionTimeout
 	}
-	g.agg = newAggregator(g, timeout)
+	perKey := cfg.MaxSessionsPerKey
+	if perKey <= 0 {
+		perKey = DefaultMaxSessionsPerKey
+	}
+	maxRelayed := cfg.MaxRelaySessions
+	if maxRelayed <= 0 {
+		maxRelayed = DefaultMaxRelaySessions
+	}
+	relayedPerKey := cfg.MaxRelaySessionsPerKey
+	if relayedPerKey <= 0 {
+		relayedPerKey = DefaultMaxRelaySessionsPerKey
+	}
+	g.agg = newAggregator(g, timeout, perKey)
+	g.relayed = newRelaySessions(timeout, relayedPerKey, maxRelayed, time.Now)
 	return g
 }
 
@@ -144,27 +176,14 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	pol, rev, err := g.enf.Policy()
 	w.Header().Set(RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+err.Error(), nil)
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+PolicyError(err), nil)
 		return
 	}
 	x.pol = pol
+	// Nothing of the body is read before the key is authenticated and allowed on the server: a
+	// caller without a valid key costs a header parse, never a buffered body.
 	switch r.Method {
-	case http.MethodPost:
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, fmt.Sprintf("request body larger than %d bytes", g.maxBody), nil)
-			} else {
-				x.fail(http.StatusBadRequest, jsonrpc.CodeParseError, "reading request body: "+err.Error(), nil)
-			}
-			return
-		}
-		if x.in, err = readRequestBody(raw); err != nil {
-			x.refuseMalformed(pol, err)
-			return
-		}
-	case http.MethodGet, http.MethodDelete:
+	case http.MethodPost, http.MethodGet, http.MethodDelete:
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		x.fail(http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "method not allowed", nil)
@@ -199,6 +218,27 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 			map[string]any{"reason": reason, "server": server, "key": pr.Key})
 		return
 	}
+
+	if sid := r.Header.Get(sessionHeader); sid != "" {
+		done, ok := x.useSession(sid)
+		if !ok {
+			return
+		}
+		defer done()
+	}
+
+	if r.Method == http.MethodPost {
+		raw, ok := x.readBody()
+		if !ok {
+			return
+		}
+		var err error
+		if x.in, err = readRequestBody(raw); err != nil {
+			x.refuseMalformed(pol, err)
+			return
+		}
+	}
+	x.w = g.liftDeadlines(w)
 
 	var fwd []byte
 	if x.in != nil {
@@ -264,7 +304,7 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 	ureq, err := http.NewRequestWithContext(r.Context(), r.Method, up.URL, rd)
 	if err != nil {
 		x.g.obs.UpstreamError(x.server)
-		x.upstreamDown(fmt.Errorf("bad upstream URL"))
+		x.upstreamDown(fmt.Errorf("%w: %w", safeError("its URL is not valid"), err))
 		return
 	}
 	copyRequestHeaders(ureq.Header, r.Header)
@@ -281,6 +321,7 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 		return
 	}
 	defer resp.Body.Close()
+	x.noteSession(resp)
 	if resp.StatusCode >= 500 {
 		x.g.obs.UpstreamError(x.server)
 	}
@@ -313,13 +354,13 @@ func (x *exchange) relayJSON(resp *http.Response) {
 			return
 		}
 		x.g.obs.UpstreamError(x.server)
-		x.upstreamDown(fmt.Errorf("reading the answer: %v", errOr(err, "too large")))
+		x.upstreamDown(fmt.Errorf("reading the answer: %w", errOr(err, safeError("its answer is larger than the gateway accepts"))))
 		return
 	}
 	out, unreadable := x.rewriteData(raw, x.local)
 	if unreadable {
 		x.g.obs.UpstreamError(x.server)
-		x.upstreamDown(errors.New("it answered with JSON that is not JSON-RPC"))
+		x.upstreamDown(safeError("it answered with JSON that is not JSON-RPC"))
 		return
 	}
 	if out == nil {
@@ -355,7 +396,8 @@ func (x *exchange) relaySSE(resp *http.Response) {
 				return
 			}
 			x.g.obs.UpstreamError(x.server)
-			msg := fmt.Sprintf("upstream server %q is unreachable: the stream broke before it answered (%s)", x.server, describe(err))
+			x.g.log.Warn("mcp upstream stream broke", "server", x.server, "err", err)
+			msg := fmt.Sprintf("upstream server %q is unreachable: the stream broke before it answered (%s)", x.server, category(err))
 			if err == io.EOF {
 				msg = fmt.Sprintf("upstream server %q sent an answer that is not JSON-RPC", x.server)
 			}
@@ -477,8 +519,10 @@ func (x *exchange) hasPending() bool {
 // JSON-RPC error (with the local answers, as a normal JSON-RPC exchange); a request carrying no
 // JSON-RPC request (GET stream, DELETE, notifications) gets 502.
 func (x *exchange) upstreamDown(err error) {
-	msg := fmt.Sprintf("upstream server %q is unreachable: %s", x.server, describe(err))
-	x.g.log.Warn("mcp upstream unreachable", "server", x.server, "err", describe(err))
+	msg := fmt.Sprintf("upstream server %q is unreachable: %s", x.server, category(err))
+	// The client learns which server failed and roughly why; where the server is (URL, host,
+	// address, resolver) only the log says.
+	x.g.log.Warn("mcp upstream unreachable", "server", x.server, "err", err)
 	if len(x.calls) == 0 && len(x.local) == 0 {
 		x.fail(http.StatusBadGateway, CodeUpstreamUnavailable, msg, map[string]any{"server": x.server})
 		return
@@ -628,31 +672,12 @@ func mediaType(v string) string {
 	return mt
 }
 
-// describe says what went wrong reaching an upstream without its URL (which may carry
-// credentials in its query).
-func describe(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return fmt.Sprintf("%s: %v", oe.Op, oe.Err)
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timed out"
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "connection lost"
-	}
-	return err.Error()
-}
-
-func errOr(err error, s string) string {
+// errOr is err, or fallback when err is nil.
+func errOr(err, fallback error) error {
 	if err != nil {
-		return err.Error()
+		return err
 	}
-	return s
+	return fallback
 }
 
 func searchStrings(sorted []string, s string) (int, bool) {

@@ -85,15 +85,16 @@ func TestRefusals(t *testing.T) {
 			if resp.Header.Get(RevisionHeader) != "7" {
 				t.Errorf("revision header %q", resp.Header.Get(RevisionHeader))
 			}
-			// The body is a JSON-RPC error answering the request, so SDK clients show it.
+			// The body is a JSON-RPC error, so SDK clients show it; its id is null: the request is
+			// refused before a byte of its body is read.
 			var m struct {
-				ID    int `json:"id"`
+				ID    *int `json:"id"`
 				Error struct {
 					Message string         `json:"message"`
 					Data    map[string]any `json:"data"`
 				} `json:"error"`
 			}
-			if err := json.Unmarshal([]byte(body), &m); err != nil || m.ID != 9 || m.Error.Data["reason"] == nil {
+			if err := json.Unmarshal([]byte(body), &m); err != nil || m.ID != nil || m.Error.Data["reason"] == nil {
 				t.Errorf("body %s: %v", body, err)
 			}
 			if c.status == 401 && resp.Header.Get("WWW-Authenticate") == "" {
@@ -248,6 +249,13 @@ func TestBatchesAndContentTypes(t *testing.T) {
 				`{"jsonrpc":"2.0","id":"two","method":"tools/call","params":{"name":"add","arguments":{}}},` +
 				`{"jsonrpc":"2.0","id":3,"method":"tools/list"},` +
 				`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}]`
+			// The upstream issues the session (its answer carries Mcp-Session-Id: sess-1), so the
+			// gateway binds it to the key and relays requests carrying it.
+			if resp, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream", `{"jsonrpc":"2.0","id":0,"method":"ping"}`); resp.StatusCode != 200 {
+				t.Fatalf("opening the session: %d %s", resp.StatusCode, body)
+			}
+			<-f.bodies
+			<-f.header
 			resp, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream", batch,
 				"Cookie", "console=1", "X-Warden-End-User", "someone", "Mcp-Session-Id", "sess-1", "Connection", "X-Hop", "X-Hop", "1")
 			if resp.StatusCode != 200 {
