@@ -83,9 +83,5 @@ func (h *Audit) List(c *gin.Context) {
 		},
 		Kind: kind, Kinds: auditKinds, Events: rows,
 	}
-	if isFragment(c) {
-		render(c, http.StatusOK, views.AuditFragment(p))
-		return
-	}
-	render(c, http.StatusOK, views.AuditPage(p))
+	renderPage(c, http.StatusOK, views.AuditPage(p), views.AuditFragment(p))
 }

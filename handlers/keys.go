@@ -82,11 +82,7 @@ func (h *Keys) List(c *gin.Context) {
 		},
 		Rows: rows,
 	}
-	if isFragment(c) {
-		render(c, http.StatusOK, views.KeyListFragment(p))
-		return
-	}
-	render(c, http.StatusOK, views.KeyListPage(p))
+	renderPage(c, http.StatusOK, views.KeyListPage(p), views.KeyListFragment(p))
 }
 
 // Show is one key's explain page: where it sits, its effective access server by server, and the

@@ -345,7 +345,7 @@ func TestKeyDetail(t *testing.T) {
 	}
 
 	w := a.do(t, "GET", "/keys/no-such-key", nil, false)
-	if w.Code != 404 || !strings.Contains(w.Body.String(), `unknown key "no-such-key"`) {
+	if w.Code != 404 || text(parse(t, w), "error-message") != `unknown key "no-such-key"` {
 		t.Errorf("unknown key: %d %q", w.Code, w.Body)
 	}
 }
@@ -397,7 +397,7 @@ func TestServerPages(t *testing.T) {
 	}
 
 	w := a.do(t, "GET", "/servers/no-such-server", nil, false)
-	if w.Code != 404 || !strings.Contains(w.Body.String(), `unknown MCP server "no-such-server"`) {
+	if w.Code != 404 || text(parse(t, w), "error-message") != `unknown MCP server "no-such-server"` {
 		t.Errorf("unknown server: %d %q", w.Code, w.Body)
 	}
 }
@@ -521,7 +521,7 @@ func TestAuditPage(t *testing.T) {
 	if got := text(d, "audit-status"); got != fmt.Sprintf("%d events on toolsets", len(doc.Toolsets)) {
 		t.Errorf("status %q", got)
 	}
-	if w := a.do(t, "GET", "/audit?kind=nonsense", nil, false); w.Code != 422 || !strings.Contains(w.Body.String(), `unknown entity kind "nonsense"`) {
+	if w := a.do(t, "GET", "/audit?kind=nonsense", nil, false); w.Code != 422 || text(parse(t, w), "error-message") != `unknown entity kind "nonsense"` {
 		t.Errorf("unknown kind: %d %q", w.Code, w.Body)
 	}
 }

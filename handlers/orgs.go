@@ -115,11 +115,7 @@ func (h *Orgs) Preview(c *gin.Context) {
 	if len(p.Preview.Problems) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	if isFragment(c) {
-		render(c, status, views.PreviewPanel(p.Preview))
-		return
-	}
-	render(c, status, views.OrgSettingsPage(p))
+	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewPanel(p.Preview))
 }
 
 // Save writes the draft, provided the organization's settings have not changed since the form
@@ -155,16 +151,18 @@ func (h *Orgs) Save(c *gin.Context) {
 	switch {
 	case err == nil:
 	case errors.As(err, &conflict):
-		if err := h.State.Refresh(c.Request.Context()); err != nil {
-			fail(c, err)
+		// The 409 page shows the current settings; when they cannot be read, that failure is
+		// the answer (a 503 or 500), not the conflict, which the person could not act on.
+		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
+			fail(c, rerr)
 			return
 		}
-		v, err := h.State.View()
-		if err != nil {
-			fail(c, err)
+		fresh, verr := h.State.View()
+		if verr != nil {
+			fail(c, verr)
 			return
 		}
-		p := h.page(v, org.Name, in.form, in)
+		p := h.page(fresh, org.Name, in.form, in)
 		if conflict.Reason == models.ConflictSettings {
 			// The conflict card says who changed what, with the ways on; the preview's note
 			// would say it twice.
@@ -172,7 +170,7 @@ func (h *Orgs) Save(c *gin.Context) {
 			p.Message = "Nothing was saved: " + conflict.Error() + "."
 		} else {
 			p.Message = conflict.Error()
-			if !h.noteStale(c, v, &p, in) {
+			if !h.noteStale(c, fresh, &p, in) {
 				return
 			}
 		}

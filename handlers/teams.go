@@ -65,11 +65,7 @@ func (h *Teams) List(c *gin.Context) {
 		},
 		Rows: rows,
 	}
-	if isFragment(c) {
-		render(c, http.StatusOK, views.TeamListFragment(p))
-		return
-	}
-	render(c, http.StatusOK, views.TeamListPage(p))
+	renderPage(c, http.StatusOK, views.TeamListPage(p), views.TeamListFragment(p))
 }
 
 // Helpers shared by the read-only list pages (teams, keys, servers, toolsets, access groups,

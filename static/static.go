@@ -9,5 +9,5 @@ const HTMX = "htmx-2.0.11.min.js"
 
 // FS holds every static file, served under /static/.
 //
-//go:embed *.css *.js
+//go:embed *.css *.js *.svg
 var FS embed.FS

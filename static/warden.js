@@ -5,6 +5,8 @@
 //    "change" on it, which is what htmx listens for.
 //  - the organization settings form: "No limit" disables the selection, and each server's tool
 //    limit block shows only while the server is selected.
+//  - a failed htmx request is shown, never dropped: in the preview panel for a preview, in the
+//    page's error region otherwise.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -256,6 +258,75 @@
     var form = scope.querySelector("#org-settings");
     if (form) settings(form);
   }
+
+  // Failed htmx requests. htmx swaps no 4xx/5xx answer (see htmxConfig in views/layout.templ)
+  // except those Warden itself sends for the purpose: its error partial, with X-Request-Id and
+  // HX-Retarget naming a region of the page (the preview panel's status line, or the page's
+  // error region). Any other failure — a proxy's error page, a network failure, a timeout — is
+  // written into the same region here, as text.
+  function wardenError(xhr) {
+    return xhr && xhr.status >= 400 && xhr.getResponseHeader("X-Request-Id") && xhr.getResponseHeader("HX-Retarget");
+  }
+
+  function regionFor(target) {
+    var panel = target && target.id === "preview-panel" && document.getElementById("preview-status");
+    return panel || document.getElementById("console-error");
+  }
+
+  // showError writes "The preview failed: <why>" (or "The request failed: …") into the region.
+  function showError(detail, why) {
+    var region = regionFor(detail.target);
+    if (!region) return;
+    var what = (region.id === "preview-status" ? "The preview failed: " : "The request failed: ") + why;
+    var note = el("div", "error-note");
+    note.setAttribute("role", "alert");
+    note.dataset.testid = "error-partial";
+    var p = el("p");
+    var strong = el("strong");
+    strong.textContent = what;
+    p.appendChild(strong);
+    if (region.id === "preview-status") p.appendChild(document.createTextNode(" This preview is not of your latest edits; change the form again to retry."));
+    note.appendChild(p);
+    region.textContent = "";
+    region.appendChild(note);
+    dismissible(region);
+  }
+
+  // A note in the page's error region floats over the page: give it a way to go.
+  function dismissible(region) {
+    if (region.id !== "console-error") return;
+    var note = region.querySelector(".error-note");
+    if (!note || note.querySelector(".dismiss")) return;
+    var b = el("button", "dismiss");
+    b.type = "button";
+    b.textContent = "Dismiss";
+    b.addEventListener("click", function () { region.textContent = ""; });
+    note.insertBefore(b, note.firstChild);
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (wardenError(e.detail.xhr)) e.detail.shouldSwap = true;
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "console-error") dismissible(e.detail.target);
+  });
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    if (wardenError(xhr)) return; // swapped in already
+    showError(e.detail, "the server answered " + xhr.status + (xhr.statusText ? " " + xhr.statusText : "") + ".");
+  });
+  document.addEventListener("htmx:sendError", function (e) {
+    showError(e.detail, "Warden could not be reached (the network or the server is down).");
+  });
+  document.addEventListener("htmx:timeout", function (e) {
+    showError(e.detail, "Warden did not answer in time.");
+  });
+  // A request that succeeds after a failure clears the page's note (the preview panel's goes
+  // with the panel it replaces).
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var region = document.getElementById("console-error");
+    if (e.detail.successful && region && e.detail.target !== region) region.textContent = "";
+  });
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { init(document); });

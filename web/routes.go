@@ -14,9 +14,16 @@ import (
 // routes is the one place that lists every URL Warden serves.
 func routes(r *gin.Engine, d Deps) {
 	health := &handlers.Health{Store: d.Store, State: d.State}
-	orgs := &handlers.Orgs{Store: d.Store, State: d.State}
+	var console handlers.PolicyState = d.State
+	if d.console != nil {
+		console = d.console
+	}
+	orgs := &handlers.Orgs{Store: d.Store, State: console}
 
 	r.StaticFS("/static", http.FS(static.FS))
+	// Pages link their icon; this answers what browsers ask for unprompted (a JSON answer open
+	// in a tab, say).
+	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 	r.GET("/healthz", health.Show)
 	if d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
@@ -33,15 +40,15 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
-	keyPages, serverPages := &handlers.Keys{State: d.State}, &handlers.Servers{State: d.State}
-	r.GET("/teams", (&handlers.Teams{State: d.State}).List)
+	keyPages, serverPages := &handlers.Keys{State: console}, &handlers.Servers{State: console}
+	r.GET("/teams", (&handlers.Teams{State: console}).List)
 	r.GET("/keys", keyPages.List)
 	r.GET("/keys/:key", keyPages.Show)
 	r.GET("/servers", serverPages.List)
 	r.GET("/servers/:server", serverPages.Show)
-	r.GET("/toolsets", (&handlers.Toolsets{State: d.State}).List)
-	r.GET("/access-groups", (&handlers.Groups{State: d.State}).List)
-	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: d.State}).List)
+	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
+	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
+	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {

@@ -3,15 +3,20 @@ package web
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
@@ -27,6 +32,11 @@ type Deps struct {
 	Decisions live.Recorder
 	// Limits bound request bodies and sessions; zero values take the defaults.
 	Limits Limits
+	// Logger gets one line a request (with its id) and the handlers' lines; nil: slog.Default.
+	Logger *slog.Logger
+	// console, when set, replaces State as what the console pages read (tests only: a state
+	// whose View fails, to see the error paths).
+	console handlers.PolicyState
 }
 
 // Limits are the request and session limits of `warden serve` (see its flags).
@@ -57,18 +67,89 @@ func (l Limits) maxBody() int64 {
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), logRequests(), limitBodies(d.Limits.maxBody()))
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r.Use(beginRequest(log), logRequests(), recoverPanics(), limitBodies(d.Limits.maxBody()))
+	r.NoRoute(func(c *gin.Context) {
+		if gateway(c.Request.URL.Path) {
+			c.JSON(http.StatusNotFound, gin.H{"error": "no such endpoint: " + c.Request.URL.Path})
+			return
+		}
+		handlers.Error(c, http.StatusNotFound, "There is no page at "+c.Request.URL.Path+".")
+	})
 	routes(r, d)
 	return http.NewCrossOriginProtection().Handler(r)
 }
 
-// logRequests logs one structured line a request.
+// gateway reports whether a path is the gateway's or the decision API's, which answer their
+// errors in their own JSON shapes.
+func gateway(path string) bool {
+	return path == "/mcp" || strings.HasPrefix(path, "/mcp/") || strings.HasPrefix(path, "/api/")
+}
+
+// beginRequest gives every request a short random id: the X-Request-Id header, every log line
+// of the request, and the error page carry it, so a person quoting it finds the line. An id
+// sent by the client is not trusted: anyone could send another request's.
+func beginRequest(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := newRequestID()
+		handlers.BeginRequest(c, id, log.With("request_id", id))
+		c.Next()
+	}
+}
+
+// newRequestID is 12 hex digits (48 random bits): short enough to read out, and unlikely to
+// repeat among the requests of a log being searched.
+func newRequestID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// logRequests logs one structured line a request, with its id: at Info, or Error for a 5xx.
+// Health checks and metric scrapes, which a probe sends every few seconds, log at Debug.
 func logRequests() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		slog.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", c.Writer.Status(), "ms", float64(time.Since(start).Microseconds())/1000)
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch p := c.Request.URL.Path; {
+		case status >= 500:
+			level = slog.LevelError
+		case p == "/healthz" || p == "/metrics":
+			level = slog.LevelDebug
+		}
+		handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
+			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+	}
+}
+
+// recoverPanics turns a handler's panic into a 500: the error page for the console (when
+// nothing was written yet), an empty 500 for the gateway and the API, as before. A client that
+// went away (http.ErrAbortHandler) is left to net/http.
+func recoverPanics() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			handlers.Logger(c).Error("panic", "method", c.Request.Method, "path", c.Request.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if gateway(c.Request.URL.Path) || c.Writer.Written() {
+				c.AbortWithStatus(http.StatusInternalServerError)
+				return
+			}
+			handlers.Error(c, http.StatusInternalServerError, "Something went wrong inside Warden; the server log has the details under this request id.")
+		}()
+		c.Next()
 	}
 }
 
@@ -79,15 +160,13 @@ func logRequests() gin.HandlerFunc {
 func limitBodies(limit int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
-		p := r.URL.Path
-		if r.Body == nil || r.Body == http.NoBody || p == "/mcp" || strings.HasPrefix(p, "/mcp/") || strings.HasPrefix(p, "/api/") {
+		if r.Body == nil || r.Body == http.NoBody || gateway(r.URL.Path) {
 			c.Next()
 			return
 		}
 		tooLarge := func() {
 			c.Header("Connection", "close")
-			c.String(http.StatusRequestEntityTooLarge, "request body larger than %d bytes\n", limit)
-			c.Abort()
+			handlers.Error(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes (--max-body); nothing was read.", limit))
 		}
 		if r.ContentLength > limit {
 			tooLarge()
@@ -100,8 +179,7 @@ func limitBodies(limit int64) gin.HandlerFunc {
 				tooLarge()
 				return
 			}
-			c.String(http.StatusBadRequest, "reading the request body failed\n")
-			c.Abort()
+			handlers.Error(c, http.StatusBadRequest, "Reading the request body failed: "+err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
