@@ -23,6 +23,7 @@ type serveConfig struct {
 	addr   string
 	db     string
 	noDemo bool
+	log    logConfig
 	// maxStale is how long the last good policy view is enforced while the database is
 	// unreachable; decisionRetention how long decision log rows are kept (0: forever).
 	maxStale          time.Duration
@@ -75,6 +76,10 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 	fs.StringVar(&cfg.addr, "addr", defAddr, "listen address (env WARDEN_ADDR)")
 	db := dbFlag(fs, e)
 	fs.BoolVar(&cfg.noDemo, "no-demo", e.getenv("WARDEN_NO_DEMO") == "1", "do not seed the demo data into an empty database (env WARDEN_NO_DEMO=1)")
+	if err := cfg.log.flags(fs, e); err != nil {
+		fmt.Fprintf(e.stderr, "warden serve: %v\n", err)
+		return cfg, exitUsage, false
+	}
 	for _, d := range []struct {
 		p         *time.Duration
 		name, env string
@@ -165,7 +170,7 @@ func httpServer(cfg serveConfig, h http.Handler) *http.Server {
 }
 
 func serve(ctx context.Context, e env, cfg serveConfig) error {
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	logger := cfg.log.logger(e.stderr)
 	slog.SetDefault(logger)
 
 	st, err := openStore(ctx, cfg.db)
