@@ -62,8 +62,9 @@ func (l Limits) maxBody() int64 {
 	return mcpgw.DefaultMaxBodyBytes
 }
 
-// New returns the whole application as one http.Handler: the Gin engine behind Go's
-// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403.
+// New returns the whole application as one http.Handler: the Gin engine, with Go's
+// cross-origin protection in front of every route, so no form needs a CSRF token and a
+// cross-site POST gets 403.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -71,7 +72,7 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	r.Use(beginRequest(log), logRequests(), recoverPanics(), limitBodies(d.Limits.maxBody()))
+	r.Use(beginRequest(log), logRequests(), refuseCrossOrigin(http.NewCrossOriginProtection()), recoverPanics(), limitBodies(d.Limits.maxBody()))
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
 			c.JSON(http.StatusNotFound, gin.H{"error": "no such endpoint: " + c.Request.URL.Path})
@@ -80,7 +81,7 @@ func New(d Deps) http.Handler {
 		handlers.Error(c, http.StatusNotFound, "There is no page at "+c.Request.URL.Path+".")
 	})
 	routes(r, d)
-	return http.NewCrossOriginProtection().Handler(r)
+	return r
 }
 
 // gateway reports whether a path is the gateway's or the decision API's, which answer their
@@ -125,6 +126,26 @@ func logRequests() gin.HandlerFunc {
 		handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
 			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
 			slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+	}
+}
+
+// refuseCrossOrigin answers 403 to a cross-origin request that is not safe (a POST from another
+// site), before any handler runs: on the console with the error page, on the gateway and the
+// API with http.CrossOriginProtection's own plain answer, as before. Running inside the engine,
+// the refusal gets a request id and a log line like any other answer.
+func refuseCrossOrigin(p *http.CrossOriginProtection) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := p.Check(c.Request)
+		switch {
+		case err == nil:
+			c.Next()
+		case gateway(c.Request.URL.Path):
+			http.Error(c.Writer, err.Error(), http.StatusForbidden)
+			c.Abort()
+		default:
+			handlers.Logger(c).Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", http.StatusForbidden, "err", err)
+			handlers.Error(c, http.StatusForbidden, "Warden refused this request because it came from another site; make changes from the console's own pages.")
+		}
 	}
 }
 
