@@ -20,9 +20,9 @@ import (
 
 // What previewFaults does to the preview's requests, before the console sees them.
 const (
-	passPreview   int32 = iota
-	dropPreview         // the connection closes without an answer: a network failure
-	proxyDown           // a 502 from something in between, not from Warden
+	passPreview int32 = iota
+	dropPreview       // the connection closes without an answer: a network failure
+	proxyDown         // a 502 from something in between, not from Warden
 )
 
 // previewFaults sits in front of the console as a proxy would, failing the preview's requests
