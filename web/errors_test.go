@@ -310,6 +310,24 @@ func TestConsoleErrors(t *testing.T) {
 	}
 }
 
+// The gateway and the decision API keep their own answers: a cross-site POST gets
+// http.CrossOriginProtection's plain 403 as before, an unknown API path a JSON 404 in the API's
+// shape ({"error": ...}), neither the console's error page.
+func TestGatewayErrorsUnchanged(t *testing.T) {
+	h, _, _, _ := errorConsole(t)
+	for _, path := range []string{"/mcp", "/api/v1/check"} {
+		w := answer{method: "POST", path: path, body: "{}", header: []string{"Sec-Fetch-Site", "cross-site"}}.do(h)
+		if w.Code != http.StatusForbidden || w.Body.String() != "cross-origin request detected from Sec-Fetch-Site header\n" {
+			t.Errorf("cross-site POST %s: %d %q", path, w.Code, w.Body)
+		}
+	}
+	w := answer{method: "GET", path: "/api/v1/no-such-endpoint"}.do(h)
+	var got map[string]any
+	if w.Code != http.StatusNotFound || json.Unmarshal(w.Body.Bytes(), &got) != nil || len(got) != 1 || got["error"] == nil {
+		t.Errorf("unknown API path: %d %s", w.Code, w.Body)
+	}
+}
+
 // After a refused save (409), the page shows the current settings; when the view cannot be
 // read right then, the answer is that failure (503 here), not the 409 it could not show.
 func TestSaveConflictWhenTheViewFails(t *testing.T) {
