@@ -82,7 +82,7 @@ func fail(c *gin.Context, err error) {
 	switch status {
 	case http.StatusInternalServerError:
 		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
-		msg = "Something went wrong inside Warden; the server log has the details under this request id."
+		msg = InternalError
 	case http.StatusServiceUnavailable:
 		log.Warn("policy unavailable", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		msg = "Warden cannot show the policy now: " + msg
@@ -91,6 +91,10 @@ func fail(c *gin.Context, err error) {
 	}
 	Error(c, status, msg)
 }
+
+// InternalError is what a 500 tells the person; the details are in the log, under the
+// request's id.
+const InternalError = "Something went wrong inside Warden; the server log has the details under this request id."
 
 // Error answers a console request that failed with status, saying msg, and ends the request:
 // with JSON to a client asking for it (Accept: application/json), with the error partial for an

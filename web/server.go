@@ -110,23 +110,28 @@ func newRequestID() string {
 }
 
 // logRequests logs one structured line a request, with its id: at Info, or Error for a 5xx.
-// Health checks and metric scrapes, which a probe sends every few seconds, log at Debug.
+// Health checks and metric scrapes, which a probe sends every few seconds, log at Debug. The
+// line is written also when a panic passes by (a client that went away, see recoverPanics).
 func logRequests() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		defer func() { logRequest(c, start) }()
 		c.Next()
-		status := c.Writer.Status()
-		level := slog.LevelInfo
-		switch p := c.Request.URL.Path; {
-		case status >= 500:
-			level = slog.LevelError
-		case p == "/healthz" || p == "/metrics":
-			level = slog.LevelDebug
-		}
-		handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
-			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
-			slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
 	}
+}
+
+func logRequest(c *gin.Context, start time.Time) {
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	switch p := c.Request.URL.Path; {
+	case status >= 500:
+		level = slog.LevelError
+	case p == "/healthz" || p == "/metrics":
+		level = slog.LevelDebug
+	}
+	handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
+		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
 }
 
 // refuseCrossOrigin answers 403 to a cross-origin request that is not safe (a POST from another
@@ -168,7 +173,7 @@ func recoverPanics() gin.HandlerFunc {
 				c.AbortWithStatus(http.StatusInternalServerError)
 				return
 			}
-			handlers.Error(c, http.StatusInternalServerError, "Something went wrong inside Warden; the server log has the details under this request id.")
+			handlers.Error(c, http.StatusInternalServerError, handlers.InternalError)
 		}()
 		c.Next()
 	}
