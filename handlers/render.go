@@ -94,7 +94,7 @@ func fail(c *gin.Context, err error) {
 
 // InternalError is what a 500 tells the person; the details are in the log, under the
 // request's id.
-const InternalError = "Something went wrong inside Warden; the server log has the details under this request id."
+const InternalError = "Something went wrong inside Warden."
 
 // Error answers a console request that failed with status, saying msg, and ends the request:
 // with JSON to a client asking for it (Accept: application/json), with the error partial for an

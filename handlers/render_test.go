@@ -80,7 +80,7 @@ func TestFail(t *testing.T) {
 			wantMsg := err.Error()
 			switch status {
 			case http.StatusInternalServerError:
-				wantMsg = "Something went wrong inside Warden; the server log has the details under this request id."
+				wantMsg = InternalError
 			case http.StatusServiceUnavailable:
 				wantMsg = "Warden cannot show the policy now: " + err.Error()
 			}
