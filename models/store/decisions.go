@@ -30,7 +30,7 @@ func (s *Store) InsertDecisions(ctx context.Context, rows []models.Decision) err
 	if s.kind == KindPostgres {
 		return s.copyDecisions(ctx, rows)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 		if !ok {
 			return errors.New("insert decisions: no SQL transaction")

@@ -61,7 +61,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db, err = gorm.Open(postgres.Open(dsn), cfg)
 	} else {
 		s.kind = KindSQLite
-		s.db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
+		var sdsn string
+		if sdsn, err = sqliteDSN(dsn); err != nil {
+			return nil, err
+		}
+		s.db, err = gorm.Open(sqlite.Open(sdsn), cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", s.kind, err)
@@ -85,19 +89,40 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// sqliteDSN turns a path into a DSN that enforces foreign keys and waits on locks.
-func sqliteDSN(path string) string {
+// sqliteDSN turns a path into a DSN for concurrent use by this process and others (`warden
+// import` beside `warden serve`):
+//   - WAL journal: readers never block the writer nor the writer them, so the decision log and
+//     the revision poll keep going while an import writes. The default synchronous=FULL is kept:
+//     a commit (a revoked key, say) that was acknowledged survives a power loss.
+//   - _txlock=immediate: every transaction not begun read-only (see readOnlyTx) takes the write
+//     lock at BEGIN, waiting busy_timeout for it, instead of reading under a read lock and
+//     failing with SQLITE_BUSY at its first write when another writer got in first;
+//   - busy_timeout: how long a write waits for the lock; foreign keys enforced.
+//
+// The driver ignores _txlock when _time_format is also given, so neither may be set in path.
+func sqliteDSN(path string) (string, error) {
 	if path == "" {
 		path = "warden.db"
 	}
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
 	sep := "?"
-	if strings.Contains(path, "?") {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
 		sep = "&"
+		given, err := url.ParseQuery(path[i+1:])
+		if err != nil {
+			return "", models.Errorf(models.EInvalid, "SQLite database %q: %v", path, err)
+		}
+		for _, k := range []string{"_txlock", "_time_format"} {
+			if given.Has(k) {
+				return "", models.Errorf(models.EInvalid, "SQLite database %q: %s is set by Warden (write transactions begin IMMEDIATE)", path, k)
+			}
+		}
 	}
-	return path + sep + q.Encode()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_txlock", "immediate")
+	return path + sep + q.Encode(), nil
 }
 
 // Kind returns KindSQLite or KindPostgres.
