@@ -86,11 +86,16 @@ func (s *Store) PruneDecisions(ctx context.Context, olderThan time.Time) (int64,
 	cutoff := olderThan.UTC()
 	var total int64
 	for {
-		res := s.db.WithContext(ctx).Exec(
-			"DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE at < ? ORDER BY id LIMIT ?)",
-			cutoff, pruneChunk)
-		if res.Error != nil {
-			return total, res.Error
+		var res *gorm.DB
+		// One statement, so a busy refusal means it deleted nothing and may run again.
+		err := s.retryBusy(ctx, func() (bool, error) {
+			res = s.db.WithContext(ctx).Exec(
+				"DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE at < ? ORDER BY id LIMIT ?)",
+				cutoff, pruneChunk)
+			return true, res.Error
+		})
+		if err != nil {
+			return total, err
 		}
 		total += res.RowsAffected
 		if res.RowsAffected < pruneChunk {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -13,12 +15,23 @@ func SetChangeLimits(entities, events int) (restore func()) {
 	return func() { maxChangedEntities, maxChangeEvents = e, v }
 }
 
+// SetBusyTimeout sets SQLite's busy_timeout on st's connection (a SQLite store has one).
+func SetBusyTimeout(st *Store, d time.Duration) error {
+	return st.db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds())).Error
+}
+
+// OnBusy sets the function called before each retry of a write SQLite refused as busy.
+func OnBusy(st *Store, f func(attempt int, err error)) { st.onBusy = f }
+
+// IsBusy is isBusy.
+var IsBusy = isBusy
+
+// BusyAttempts is how many times a busy write is tried.
+const BusyAttempts = busyAttempts
+
 // OnFirstQuery calls f, once, after the next query st's GORM handle runs (inside whatever
 // transaction runs it).
 func OnFirstQuery(st *Store, f func()) error {
 	var once sync.Once
 	return st.db.Callback().Query().After("gorm:query").Register("test:on_first_query", func(*gorm.DB) { once.Do(f) })
 }
-
-// IsBusy is isBusy.
-var IsBusy = isBusy

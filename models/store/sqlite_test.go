@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
@@ -114,5 +116,90 @@ func TestSQLiteWriteTransactionsBeginImmediate(t *testing.T) {
 	}
 	if !store.IsBusy(otherErr) {
 		t.Fatalf("another connection wrote while the import was reading (err %v): the import's transaction did not hold the write lock", otherErr)
+	}
+}
+
+// A write SQLite refuses as busy is tried again, and applied once.
+func TestSQLiteWriteRetriesWhenBusy(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
+	ctx := context.Background()
+	if err := store.SetBusyTimeout(st, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	_, release := holdLock(t, st, "BEGIN IMMEDIATE")
+	var busy []error
+	store.OnBusy(st, func(attempt int, err error) {
+		busy = append(busy, err)
+		release() // the other writer finishes while this one backs off
+	})
+	next := storetest.MustLoad(t, small)
+	next.Organizations[1].Blocked = true
+	sum, err := st.ApplyDocument(ctx, next, "test")
+	if err != nil {
+		t.Fatalf("apply after the lock was released: %v", err)
+	}
+	if len(busy) != 1 || !store.IsBusy(busy[0]) {
+		t.Fatalf("busy refusals %v, want one SQLITE_BUSY", busy)
+	}
+	if sum.Revision != 2 {
+		t.Errorf("revision %d, want 2: the retried import applied once", sum.Revision)
+	}
+	events, err := st.ListAuditEvents(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Revision == 2 {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d audit events at revision 2, want 1", n)
+	}
+}
+
+// A database that stays locked fails the write after a bounded number of attempts, with the
+// driver's busy error, and writes nothing; a cancelled context stops the retries at once.
+func TestSQLiteWriteGivesUpWhenBusy(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
+	ctx := context.Background()
+	if err := store.SetBusyTimeout(st, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	_, release := holdLock(t, st, "BEGIN IMMEDIATE")
+	attempts := 0
+	store.OnBusy(st, func(int, error) { attempts++ })
+	next := storetest.MustLoad(t, small)
+	next.Organizations[1].Blocked = true
+	_, err := st.ApplyDocument(ctx, next, "test")
+	if !store.IsBusy(err) || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+		t.Fatalf("err = %v, want SQLITE_BUSY", err)
+	}
+	if attempts != store.BusyAttempts-1 {
+		t.Errorf("%d retries, want %d", attempts, store.BusyAttempts-1)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	attempts = 0
+	store.OnBusy(st, func(int, error) { attempts++; cancel() })
+	if _, err := st.ApplyDocument(cctx, next, "test"); err == nil || attempts != 1 {
+		t.Fatalf("cancelled while busy: err %v after %d retries, want an error after 1", err, attempts)
+	}
+
+	release()
+	if err := store.SetBusyTimeout(st, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if rev, err := st.Revision(ctx); err != nil || rev != 1 {
+		t.Fatalf("revision %d (%v) after the refused writes, want 1", rev, err)
+	}
+	// Errors that are not busy, here one from inside the transaction, are not retried.
+	attempts = 0
+	_, err = st.UpdateOrganization(ctx, store.OrganizationUpdate{Org: models.OrganizationDoc{Name: "nope"}, BaseRevision: 1, Actor: "test"})
+	if models.ErrorCode(err) != models.ENotFound || attempts != 0 {
+		t.Fatalf("unknown organization: err %v after %d retries, want NotFound and no retry", err, attempts)
 	}
 }

@@ -35,6 +35,8 @@ type Store struct {
 	dsn  string
 	// now is the clock; tests may replace it.
 	now func() time.Time
+	// onBusy, when set, is called before each retry of a write SQLite refused as busy (tests).
+	onBusy func(attempt int, err error)
 }
 
 // IsPostgresURL reports whether a database setting selects Postgres.

@@ -4,10 +4,24 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
 
 	sqlitedriver "github.com/glebarez/go-sqlite"
 	"gorm.io/gorm"
 	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// How write transactions on SQLite are retried when the database is busy. busy_timeout (see
+// sqliteDSN) already waits for the write lock; a retry covers what it cannot: SQLite returns
+// SQLITE_BUSY without waiting when waiting could deadlock, and a wait can run out under a long
+// writer in another process. Few attempts, so a database that stays locked fails in bounded
+// time with the driver's error.
+const (
+	busyAttempts    = 3
+	busyBackoffBase = 25 * time.Millisecond
+	busyBackoffMax  = time.Second
 )
 
 // readOnlyTx returns the options of a transaction that only reads. On SQLite it is what keeps a
@@ -21,9 +35,53 @@ func readOnlyTx(kind string) *sql.TxOptions {
 
 // writeTx runs fn in one write transaction. On SQLite the transaction begins IMMEDIATE (it takes
 // the write lock before its first read, so it never has to upgrade a read lock, the case in which
-// SQLite fails at once instead of waiting for busy_timeout).
+// SQLite fails at once instead of waiting), and it is run again, after a jittered backoff, when
+// SQLite refuses it as busy before it could commit: at BEGIN or at a statement inside fn, never
+// at COMMIT, whose failure leaves it unclear what was written. fn must therefore be safe to run
+// again: it may only change state it creates itself. Postgres transactions run once, as before.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	if s.kind != KindSQLite {
+		return s.db.WithContext(ctx).Transaction(fn)
+	}
+	return s.retryBusy(ctx, func() (bool, error) {
+		ran := false
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			ran = true // the error, if any, is COMMIT's
+			return nil
+		})
+		return !ran, err
+	})
+}
+
+// retryBusy calls op until it succeeds, fails otherwise than busy, reports that a retry is not
+// safe (retriable false), has run busyAttempts times or ctx ends. It returns op's last error.
+func (s *Store) retryBusy(ctx context.Context, op func() (retriable bool, err error)) error {
+	backoff := busyBackoffBase
+	for attempt := 1; ; attempt++ {
+		retriable, err := op()
+		if err == nil || !retriable || !isBusy(err) {
+			return err
+		}
+		if attempt == busyAttempts {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		}
+		// Full jitter in [backoff/2, backoff): writers that collided do not collide again in step.
+		wait := backoff/2 + rand.N(backoff/2)
+		if s.onBusy != nil {
+			s.onBusy(attempt, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, busyBackoffMax)
+	}
 }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED (or an extended code of
