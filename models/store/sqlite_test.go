@@ -203,3 +203,26 @@ func TestSQLiteWriteGivesUpWhenBusy(t *testing.T) {
 		t.Fatalf("unknown organization: err %v after %d retries, want NotFound and no retry", err, attempts)
 	}
 }
+
+// The driver drops _txlock when _time_format is given, so a path may set neither: write
+// transactions would silently go back to deferred.
+func TestSQLitePathMayNotSetTheTransactionMode(t *testing.T) {
+	for _, q := range []string{"?_txlock=deferred", "?_time_format=sqlite", "?_pragma=cache_size(-4000)&_txlock=exclusive"} {
+		path := t.TempDir() + "/warden.db" + q
+		st, err := store.Open(context.Background(), path)
+		if err == nil {
+			st.Close()
+			t.Errorf("Open(%q) succeeded", path)
+			continue
+		}
+		if models.ErrorCode(err) != models.EInvalid || !strings.Contains(err.Error(), "is set by Warden") {
+			t.Errorf("Open(%q): %v, want invalid: set by Warden", path, err)
+		}
+	}
+	// Other parameters still pass through.
+	st, err := store.Open(context.Background(), t.TempDir()+"/warden.db?_pragma=cache_size(-4000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+}
