@@ -89,6 +89,13 @@ func (s *Store) PruneDecisions(ctx context.Context, olderThan time.Time) (int64,
 		var res *gorm.DB
 		// One statement, so a busy refusal means it deleted nothing and may run again.
 		err := s.retryBusy(ctx, func() (bool, error) {
+			if s.kind == KindSQLite {
+				unlock, err := s.lockWrite(ctx)
+				if err != nil {
+					return false, err
+				}
+				defer unlock()
+			}
 			res = s.db.WithContext(ctx).Exec(
 				"DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE at < ? ORDER BY id LIMIT ?)",
 				cutoff, pruneChunk)

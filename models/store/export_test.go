@@ -2,7 +2,7 @@ package store
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -15,8 +15,14 @@ func SetChangeLimits(entities, events int) (restore func()) {
 	return func() { maxChangedEntities, maxChangeEvents = e, v }
 }
 
-// SetBusyTimeout sets SQLite's busy_timeout on st's connection (a SQLite store has one).
+// SetBusyTimeout sets SQLite's busy_timeout for st, whose pool it shrinks to one connection
+// (the pragma is per connection).
 func SetBusyTimeout(st *Store, d time.Duration) error {
+	sqlDB, err := st.db.DB()
+	if err != nil {
+		return err
+	}
+	sqlDB.SetMaxOpenConns(1)
 	return st.db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds())).Error
 }
 
@@ -32,6 +38,16 @@ const BusyAttempts = busyAttempts
 // OnFirstQuery calls f, once, after the next query st's GORM handle runs (inside whatever
 // transaction runs it).
 func OnFirstQuery(st *Store, f func()) error {
-	var once sync.Once
-	return st.db.Callback().Query().After("gorm:query").Register("test:on_first_query", func(*gorm.DB) { once.Do(f) })
+	var fired atomic.Bool // not a sync.Once: f may itself query
+	return st.db.Callback().Query().After("gorm:query").Register("test:on_first_query", func(*gorm.DB) {
+		if fired.CompareAndSwap(false, true) {
+			f()
+		}
+	})
+}
+
+// MaxOpenConns is the size of st's connection pool.
+func MaxOpenConns(st *Store) int {
+	sqlDB, _ := st.db.DB()
+	return sqlDB.Stats().MaxOpenConnections
 }

@@ -226,3 +226,67 @@ func TestSQLitePathMayNotSetTheTransactionMode(t *testing.T) {
 	}
 	st.Close()
 }
+
+// In one process, a read does not hold up the decision log, nor a write the reads: a SQLite file
+// gets a pool of connections, of which writes take one at a time. (With a single connection the
+// decision log write below waits for the load around it to finish, which waits for the write.)
+func TestSQLiteReadsAndAWriteShareTheFile(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
+	// A bound, for the single-connection deadlock this test is about.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	row := []models.Decision{{At: time.Now(), Kind: "call", KeyName: "ci-bot", Server: "github", Tool: "list_issues", Allowed: true, Revision: 1}}
+	var insertErr error
+	if err := store.OnFirstQuery(st, func() { insertErr = st.InsertDecisions(ctx, row) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.LoadDocument(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if insertErr != nil {
+		t.Fatalf("decision log write during a load: %v", insertErr)
+	}
+
+	st2 := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st2, storetest.MustLoad(t, small))
+	var seen int64
+	var readErr error
+	if err := store.OnFirstQuery(st2, func() { seen, readErr = st2.Revision(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	next := storetest.MustLoad(t, small)
+	next.Organizations[1].Blocked = true
+	if _, err := st2.ApplyDocument(ctx, next, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if readErr != nil || seen != 1 {
+		t.Fatalf("revision read during an import: %d, %v; want 1 (the import is not committed yet)", seen, readErr)
+	}
+}
+
+// ":memory:" stays one database: the pool has one connection there (each connection to it would
+// be a database of its own), where a file has several.
+func TestSQLiteInMemory(t *testing.T) {
+	ctx := context.Background()
+	if n := store.MaxOpenConns(storetest.Open(t, store.KindSQLite)); n < 2 {
+		t.Errorf("a SQLite file has a pool of %d connections, want several", n)
+	}
+	st, err := store.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n := store.MaxOpenConns(st); n != 1 {
+		t.Fatalf(":memory: has a pool of %d connections, want 1", n)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
+	for range 10 {
+		if rev, err := st.Revision(ctx); err != nil || rev != 1 {
+			t.Fatalf("revision %d, %v; want 1", rev, err)
+		}
+	}
+}

@@ -39,13 +39,22 @@ func readOnlyTx(kind string) *sql.TxOptions {
 // SQLite refuses it as busy before it could commit: at BEGIN or at a statement inside fn, never
 // at COMMIT, whose failure leaves it unclear what was written. fn must therefore be safe to run
 // again: it may only change state it creates itself. Postgres transactions run once, as before.
+//
+// Writers of this process queue on writeSem rather than in SQLite: a writer waiting in SQLite
+// would hold a connection the readers need and spend busy_timeout, which is meant for writers
+// in other processes.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.kind != KindSQLite {
 		return s.db.WithContext(ctx).Transaction(fn)
 	}
 	return s.retryBusy(ctx, func() (bool, error) {
+		unlock, err := s.lockWrite(ctx)
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
 		ran := false
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
@@ -54,6 +63,16 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		})
 		return !ran, err
 	})
+}
+
+// lockWrite waits for this process's turn to write to SQLite, or for ctx to end.
+func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
+	select {
+	case s.writeSem <- struct{}{}:
+		return func() { <-s.writeSem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // retryBusy calls op until it succeeds, fails otherwise than busy, reports that a retry is not
