@@ -38,6 +38,8 @@ type Store struct {
 	// writeSem, a lock that can be waited for with a context, serialises this process's SQLite
 	// writes (see writeTx).
 	writeSem chan struct{}
+	// writeFreeUntil is when this process may next write to SQLite; guarded by writeSem.
+	writeFreeUntil time.Time
 	// onBusy, when set, is called before each retry of a write SQLite refused as busy (tests).
 	onBusy func(attempt int, err error)
 }

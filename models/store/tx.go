@@ -22,6 +22,8 @@ const (
 	busyAttempts    = 3
 	busyBackoffBase = 25 * time.Millisecond
 	busyBackoffMax  = time.Second
+	// writeGapMax bounds the pause between two writes of this process (see lockWrite).
+	writeGapMax = 20 * time.Millisecond
 )
 
 // readOnlyTx returns the options of a transaction that only reads. On SQLite it is what keeps a
@@ -66,13 +68,34 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // lockWrite waits for this process's turn to write to SQLite, or for ctx to end.
+//
+// SQLite's write lock has no queue: a process waiting for it polls, sleeping up to 100 ms
+// between tries, and a writer that takes it again as soon as it let go (the decision log under
+// more load than it can write) would hold it nearly all the time and starve the other process
+// past busy_timeout. So after each write the process leaves the lock free for a ninth of the
+// time it held it (at most writeGapMax) before its next write: it holds the lock at most 90% of
+// the time, and the gaps let another process in.
 func (s *Store) lockWrite(ctx context.Context) (unlock func(), err error) {
 	select {
 	case s.writeSem <- struct{}{}:
-		return func() { <-s.writeSem }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if wait := time.Until(s.writeFreeUntil); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			<-s.writeSem
+			return nil, ctx.Err()
+		}
+	}
+	start := time.Now()
+	return func() {
+		s.writeFreeUntil = time.Now().Add(min(time.Since(start)/9, writeGapMax))
+		<-s.writeSem
+	}, nil
 }
 
 // retryBusy calls op until it succeeds, fails otherwise than busy, reports that a retry is not
