@@ -108,12 +108,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // sqliteDSN turns a path into a DSN for concurrent use by this process and others (`warden
 // import` beside `warden serve`):
 //   - WAL journal: readers never block the writer nor the writer them, so the decision log and
-//     the revision poll keep going while an import writes. The default synchronous=FULL is kept:
-//     a commit (a revoked key, say) that was acknowledged survives a power loss.
+//     the revision poll keep going while an import writes. The default synchronous=FULL is kept,
+//     so an acknowledged commit (a revoked key, say) survives a power loss;
 //   - _txlock=immediate: every transaction not begun read-only (see readOnlyTx) takes the write
 //     lock at BEGIN, waiting busy_timeout for it, instead of reading under a read lock and
 //     failing with SQLITE_BUSY at its first write when another writer got in first;
-//   - busy_timeout: how long a write waits for the lock; foreign keys enforced.
+//   - busy_timeout: how long a write waits for the lock; and foreign keys enforced.
 //
 // The driver ignores _txlock when _time_format is also given, so neither may be set in path.
 func sqliteDSN(path string) (string, error) {
