@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -271,4 +272,30 @@ func queryInts(t *testing.T, kind, dsn, q string) [][]int64 {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A schema newer than the binary's (a rolling upgrade: the new version migrated, an old replica
+// restarts) is accepted, as goose's Up accepts it; a history missing an older migration is not.
+func TestCheckSchemaNewerAndOutOfOrder(t *testing.T) {
+	ctx := context.Background()
+	latest := latestVersion(t)
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			st := storetest.Open(t, kind)
+			storetest.Exec(t, st, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ("+itoa(latest+1)+", TRUE)")
+			if err := st.CheckSchema(ctx); err != nil {
+				t.Errorf("newer schema: %v", err)
+			}
+			if cur, lat, err := st.SchemaVersion(ctx); err != nil || cur != latest+1 || lat != latest {
+				t.Errorf("SchemaVersion = %d, %d, %v; want %d, %d", cur, lat, err, latest+1, latest)
+			}
+			storetest.Exec(t, st, "DELETE FROM goose_db_version WHERE version_id = 2")
+			err := st.CheckSchema(ctx)
+			var se *store.SchemaError
+			if !errors.As(err, &se) || fmt.Sprint(se.Pending) != "[2]" ||
+				!strings.Contains(err.Error(), "lacks migration(s) [2]") || !strings.Contains(err.Error(), "warden migrate") {
+				t.Errorf("history without migration 2: %v", err)
+			}
+		})
+	}
 }
