@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME]
+const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME] [--no-migrate]
 
   secret  issue a new secret for the existing key NAME and print it once; the key's previous
           secret stops working. Only its hash is stored.
