@@ -168,7 +168,7 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	slog.SetDefault(logger)
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := e.openStore(ctx, cfg.db)
 	if err != nil {
 		return err
 	}
