@@ -324,3 +324,28 @@ func TestEverySubcommandAnswersHelp(t *testing.T) {
 		t.Errorf("help nosuch: exit %d %s", code, errs)
 	}
 }
+
+// A SQLite file an older binary left in rollback-journal mode, at the current schema: `export`
+// reads it without switching its journal to WAL (which would rewrite the file's header).
+func TestExportLeavesARollbackJournalFileAsItWas(t *testing.T) {
+	db := dbAt(t, store.KindSQLite, latestVersion(t))
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode=DELETE").Scan(&mode); err != nil || mode != "delete" {
+		t.Fatalf("journal_mode=DELETE: %q, %v", mode, err)
+	}
+	raw.Close()
+	before := schemaState(t, store.KindSQLite, db)
+	if code, _, errs := runCLI(t, "export", "--db", db); code != exitOK {
+		t.Fatalf("export: exit %d: %s", code, errs)
+	}
+	if got := schemaState(t, store.KindSQLite, db); got != before {
+		t.Errorf("export changed the file:\nbefore\n%s\nafter\n%s", before, got)
+	}
+	if _, err := os.Stat(db + "-wal"); err == nil {
+		t.Errorf("export left %s-wal behind", db)
+	}
+}

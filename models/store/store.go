@@ -121,6 +121,7 @@ func sqliteDSN(path string) (string, error) {
 		path = "warden.db"
 	}
 	sep := "?"
+	queryOnly := false
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		sep = "&"
 		given, err := url.ParseQuery(path[i+1:])
@@ -132,11 +133,18 @@ func sqliteDSN(path string) (string, error) {
 				return "", models.Errorf(models.EInvalid, "SQLite database %q: %s is set by Warden (write transactions begin IMMEDIATE)", path, k)
 			}
 		}
+		for _, p := range given["_pragma"] {
+			queryOnly = queryOnly || strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "query_only")
+		}
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "journal_mode(WAL)")
+	if !queryOnly {
+		// A read-only open (OpenReadOnly) must leave the file as it found it: switching the
+		// journal to WAL rewrites the file's header.
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
 	q.Add("_txlock", "immediate")
 	return path + sep + q.Encode(), nil
 }
