@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
@@ -32,10 +33,7 @@ import (
 // need fails under CI and skips elsewhere when a browser-test prerequisite is missing.
 func need(t *testing.T, what, hint string) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is missing but CI is set: %s", what, hint)
-	}
-	t.Skipf("SKIPPING browser test: %s is missing (%s)", what, hint)
+	testenv.Require(t, "browser test: %s is missing (%s)", what, hint)
 }
 
 func chromium(t *testing.T) string {

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
@@ -436,10 +437,7 @@ func startPostgres(t *testing.T) *pgServer {
 		p.bin = "/usr/lib/postgresql/15/bin"
 	}
 	if _, err := os.Stat(filepath.Join(p.bin, "initdb")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no initdb in %s (set WARDEN_TEST_PG_BIN): %v", p.bin, err)
-		}
-		t.Skipf("SKIPPING: no initdb in %s (set WARDEN_TEST_PG_BIN to Postgres's bin folder)", p.bin)
+		testenv.Require(t, "no initdb in %s (set WARDEN_TEST_PG_BIN to Postgres's bin folder): %v", p.bin, err)
 	}
 	var err error
 	if p.dir, err = os.MkdirTemp("", "warden-pg-"); err != nil {
