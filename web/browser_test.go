@@ -83,19 +83,6 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// browserContext opens a tab in a new browser context (cookies and storage of its own) of the
-// browser behind ctx, which browser returns: a second person at the console. Like browser, it
-// starts the tab at once, so steps may run on shorter-lived contexts.
-func browserContext(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	tab, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("open a tab in a new browser context: %v", err)
-	}
-	return tab
-}
-
 // axeSerious injects axe-core and returns every serious or critical violation on the page.
 func axeSerious(t *testing.T, ctx context.Context, axe string) []string {
 	t.Helper()

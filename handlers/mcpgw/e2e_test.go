@@ -29,7 +29,10 @@ func TestEverythingGoClient(t *testing.T) {
 	var progressN int
 	var mu sync.Mutex
 	cs := connect(t, h.url+"/mcp/everything", secretDev, &mcp.ClientOptions{
+		// Sampling is deprecated in the protocol but still used; the gateway relays it.
+		//lint:ignore SA1019 the test checks the gateway relays sampling while clients use it
 		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			//lint:ignore SA1019 as above
 			return &mcp.CreateMessageResult{Model: "test-model", Role: "assistant", Content: &mcp.TextContent{Text: "sampled by the Go client"}}, nil
 		},
 		ProgressNotificationHandler: func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {

@@ -19,7 +19,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,9 +48,11 @@ func wardenBinary(t *testing.T) string {
 		if binDir, binErr = os.MkdirTemp("", "warden-bin-"); binErr != nil {
 			return
 		}
+		// go test puts its own toolchain's bin first on the PATH of the test binary.
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binErr = fmt.Errorf("find the go command to build cmd/warden: %v", err)
+			return
 		}
 		binPath = filepath.Join(binDir, "warden")
 		out, err := exec.Command(goCmd, "build", "-o", binPath, "github.com/warden-mcp/warden/cmd/warden").CombinedOutput()
