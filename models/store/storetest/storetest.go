@@ -15,6 +15,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating and dropping databases
 
+	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
 )
@@ -61,10 +62,7 @@ func DSN(t testing.TB, kind string) string {
 	}
 	base := os.Getenv(EnvURL)
 	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set but CI is: Postgres tests must run in CI", EnvURL)
-		}
-		t.Skipf("SKIPPING Postgres test: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run it", EnvURL)
+		testenv.Require(t, "Postgres test: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run it", EnvURL)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
