@@ -20,11 +20,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
+	"github.com/warden-mcp/warden/models/testenv"
 	"github.com/warden-mcp/warden/web"
 )
 

@@ -24,11 +24,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 // testPolicy is the policy of the gateway tests. "everything" is the reference server's tool

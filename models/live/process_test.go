@@ -27,11 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 var (

@@ -15,9 +15,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating and dropping databases
 
-	"github.com/warden-mcp/warden/internal/testenv"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 // EnvURL names the variable holding the Postgres server tests may create databases on.
