@@ -271,6 +271,7 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 	for k, v := range up.Headers {
 		ureq.Header.Set(k, v)
 	}
+	describeBody(ureq.Header, fwd != nil)
 	resp, err := x.g.client.Do(ureq)
 	if err != nil {
 		if r.Context().Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -24,6 +25,24 @@ var (
 	envelopeFields = []string{"jsonrpc", "id", "method", "params", "result", "error"}
 	callFields     = []string{"name"}
 )
+
+// describeBody sets the headers that describe a forwarded body: what the upstream is told about
+// the body is what Warden wrote (its minimal re-encoding, UTF-8 JSON), never what the client said
+// about its own. A client's "Content-Type: application/json; charset=utf-7" forwarded with the
+// body made an upstream that decodes by the declared charset (express.json() takes any "utf-*")
+// read "+AHQ-ools/call" as "tools/call": a call Warden never decided. Every Content-* header of
+// the client (encoding, digest, ...) describes bytes that are not the ones forwarded, so none is
+// kept; a request forwarded without a body gets none either.
+func describeBody(h http.Header, hasBody bool) {
+	for k := range h {
+		if strings.HasPrefix(k, "Content-") {
+			delete(h, k)
+		}
+	}
+	if hasBody {
+		h.Set("Content-Type", "application/json")
+	}
+}
 
 // readRequestBody reads a client's POST body (one message or a batch) the one strict way
 // (package strictjson): exactly one JSON value, valid UTF-8, no duplicate names anywhere, names
