@@ -44,6 +44,12 @@ func describeBody(h http.Header, hasBody bool) {
 	}
 }
 
+// MaxBatch is the most messages a client's JSON-RPC batch may hold (the TypeScript SDK's
+// transport refuses more, too; MCP itself no longer has batches). Each tools/call of a batch is a
+// decision and a decision-log record: without a bound, one 4 MiB body was ~55,000 records, more
+// than the log's queue, which then dropped every key's records until it caught up.
+const MaxBatch = 100
+
 // readRequestBody reads a client's POST body (one message or a batch) the one strict way
 // (package strictjson): exactly one JSON value, valid UTF-8, no duplicate names anywhere, names
 // matched exactly and none folding to a name Warden reads. Each message keeps its minimal
@@ -67,6 +73,9 @@ func readRequestBody(b []byte) (*body, error) {
 	}
 	if len(elems) == 0 {
 		return nil, &strictjson.Error{Offset: -1, Problem: "empty JSON-RPC batch"}
+	}
+	if len(elems) > MaxBatch {
+		return nil, &strictjson.Error{Offset: -1, Problem: fmt.Sprintf("a JSON-RPC batch of %d messages; at most %d are read", len(elems), MaxBatch)}
 	}
 	out := &body{batch: true, msgs: make([]message, len(elems))}
 	for i, e := range elems {
