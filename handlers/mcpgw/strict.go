@@ -2,6 +2,7 @@ package mcpgw
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -147,7 +148,10 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 	return message{raw: []byte(raw), res: &jsonrpc.Response{ID: id, Result: result, Error: werr}}, nil
 }
 
-// readID reads a request id: a string, a number (as the SDK reads it) or null.
+// maxSafeInteger is 2^53-1, the largest integer JavaScript (and a float64) holds exactly.
+const maxSafeInteger = 1<<53 - 1
+
+// readID reads a request id: a string, an integer number (see below) or null.
 func readID(val jsontext.Value, at jsontext.Pointer) (jsonrpc.ID, error) {
 	switch val.Kind() {
 	case 'n':
@@ -159,9 +163,13 @@ func readID(val jsontext.Value, at jsontext.Pointer) (jsonrpc.ID, error) {
 		}
 		return jsonrpc.MakeID(s)
 	case '0':
+		// The SDK keeps a number id as an int64 (truncating a float), JavaScript as a float64: an
+		// id only one of them holds exactly would be answered under another id (1.5 as 1, 2^63
+		// as -2^63). Only integers both hold exactly are read.
 		f, err := strconv.ParseFloat(string(val), 64)
-		if err != nil {
-			return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1, Problem: "number out of range"}
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > maxSafeInteger {
+			return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1,
+				Problem: fmt.Sprintf("a number id must be an integer of at most %d in magnitude, not %s", int64(maxSafeInteger), val)}
 		}
 		return jsonrpc.MakeID(f)
 	}

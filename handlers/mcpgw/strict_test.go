@@ -232,7 +232,10 @@ var strictCases = []struct {
 	{"response", `{"jsonrpc":"2.0","id":"s1","result":{"model":"m","role":"assistant","content":{"type":"text","text":"x"}}}`, ""},
 	{"error response", `{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"no"}}`, ""},
 	{"ping", ping, ""},
-	{"big number", `{"jsonrpc":"2.0","id":12345678901234567890123,"method":"tools/call","params":{"name":"echo","arguments":{"n":1.000000000000000000001e400}}}`, ""},
+	{"big number", `{"jsonrpc":"2.0","id":9007199254740991,"method":"tools/call","params":{"name":"echo","arguments":{"n":1.000000000000000000001e400}}}`, ""},
+	// An id the SDK and JavaScript hold differently (see readID).
+	{"big id", `{"jsonrpc":"2.0","id":12345678901234567890123,"method":"tools/call","params":{"name":"echo"}}`, "a number id must be an integer"},
+	{"fraction id", `{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"get-env"}}`, "a number id must be an integer"},
 	{"unicode name", call(`{"name":"\u00e9cho"}`), ""},
 
 	// Finding 1: a name Warden reads differently from the upstream.
