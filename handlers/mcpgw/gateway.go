@@ -398,7 +398,7 @@ func (x *exchange) rewriteData(data []byte, extra [][]byte) (out []byte, unreada
 	if len(extra) == 0 && !mayBeToolList(data) && !x.hasPending() {
 		return nil, false // nothing to filter, nobody waiting: relay as is
 	}
-	b, err := parseBody(data)
+	b, err := readUpstreamBody(data)
 	if err != nil {
 		if mayBeToolList(data) {
 			return nil, true

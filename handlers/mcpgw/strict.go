@@ -56,7 +56,16 @@ const MaxBatch = 100
 // matched exactly and none folding to a name Warden reads. Each message keeps its minimal
 // re-encoding as raw, which is what is forwarded: the upstream sees exactly what was decided.
 // Errors are *strictjson.Error.
-func readRequestBody(b []byte) (*body, error) {
+func readRequestBody(b []byte) (*body, error) { return readBody(b, MaxBatch) }
+
+// readUpstreamBody reads an upstream's answer (a JSON body or the data of one event) the same
+// strict way, with no bound on a batch: a client reads what Warden relays, so what Warden
+// filters must be what any client reads. An upstream's "result" read case-insensitively, or
+// its first duplicate kept, could be a tool list the filter never saw.
+func readUpstreamBody(b []byte) (*body, error) { return readBody(b, 0) }
+
+// readBody reads one message or a batch of at most maxBatch (0: any number of) messages.
+func readBody(b []byte, maxBatch int) (*body, error) {
 	v, err := strictjson.Value(b)
 	if err != nil {
 		return nil, err
@@ -75,8 +84,8 @@ func readRequestBody(b []byte) (*body, error) {
 	if len(elems) == 0 {
 		return nil, &strictjson.Error{Offset: -1, Problem: "empty JSON-RPC batch"}
 	}
-	if len(elems) > MaxBatch {
-		return nil, &strictjson.Error{Offset: -1, Problem: fmt.Sprintf("a JSON-RPC batch of %d messages; at most %d are read", len(elems), MaxBatch)}
+	if maxBatch > 0 && len(elems) > maxBatch {
+		return nil, &strictjson.Error{Offset: -1, Problem: fmt.Sprintf("a JSON-RPC batch of %d messages; at most %d are read", len(elems), maxBatch)}
 	}
 	out := &body{batch: true, msgs: make([]message, len(elems))}
 	for i, e := range elems {
@@ -145,7 +154,11 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 	if !id.IsValid() {
 		return message{}, bad(at, "a message with no method is a response and needs an id")
 	}
-	return message{raw: []byte(raw), res: &jsonrpc.Response{ID: id, Result: result, Error: werr}}, nil
+	res := &jsonrpc.Response{ID: id, Result: result}
+	if werr != nil {
+		res.Error = werr // a nil *jsonrpc.Error in the error interface would be an error
+	}
+	return message{raw: []byte(raw), res: res}, nil
 }
 
 // maxSafeInteger is 2^53-1, the largest integer JavaScript (and a float64) holds exactly.
