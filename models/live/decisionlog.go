@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
@@ -277,8 +279,8 @@ func (l *DecisionLog) prune(ctx context.Context) {
 // one without a kind is a call.
 func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
 	d := models.Decision{
-		At: r.At, Kind: r.Kind, KeyName: r.Key, EndUser: r.EndUser, Agent: r.Agent, Server: r.Server,
-		Tool: r.Tool, Allowed: r.Allowed, DecidedBy: r.DecidedBy, Revision: r.Revision,
+		At: r.At, Kind: r.Kind, KeyName: storable(r.Key), EndUser: storable(r.EndUser), Agent: storable(r.Agent),
+		Server: storable(r.Server), Tool: storable(r.Tool), Allowed: r.Allowed, DecidedBy: r.DecidedBy, Revision: r.Revision,
 	}
 	if d.At.IsZero() {
 		d.At = now()
@@ -287,6 +289,17 @@ func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
 		d.Kind = models.DecisionCall
 	}
 	return d
+}
+
+// storable returns s with what a Postgres text column cannot hold, NUL and invalid UTF-8,
+// replaced by U+FFFD. Records carry names from requests (a tool name "x\u0000y", an end user
+// header with a byte 0xff): one such record used to fail its batch on every retry, which stopped
+// the decision log for good.
+func storable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // FromDecision converts a decision log row back to a record (for replay).
