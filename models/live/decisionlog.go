@@ -291,15 +291,27 @@ func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
 	return d
 }
 
-// storable returns s with what a Postgres text column cannot hold, NUL and invalid UTF-8,
-// replaced by U+FFFD. Records carry names from requests (a tool name "x\u0000y", an end user
-// header with a byte 0xff): one such record used to fail its batch on every retry, which stopped
-// the decision log for good.
+// MaxStoredName is the longest name a decision record stores (in bytes); a longer one is cut
+// at a character boundary and ends with "…". Names in a policy are far shorter (MCP tool names
+// are at most 128 characters); the names in records come from requests, and without a bound one
+// request of 100 calls with a 1 MB end-user header was 100 MB of log kept for the retention.
+const MaxStoredName = 512
+
+// storable returns s as a decision record stores it: what a Postgres text column cannot hold,
+// NUL and invalid UTF-8, replaced by U+FFFD (one such record used to fail its batch on every
+// retry, which stopped the decision log for good), and cut to MaxStoredName bytes.
 func storable(s string) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	}
+	if len(s) <= MaxStoredName {
 		return s
 	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	cut := MaxStoredName - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // FromDecision converts a decision log row back to a record (for replay).
