@@ -56,17 +56,20 @@ const MaxBatch = 100
 // matched exactly and none folding to a name Warden reads. Each message keeps its minimal
 // re-encoding as raw, which is what is forwarded: the upstream sees exactly what was decided.
 // Errors are *strictjson.Error.
-func readRequestBody(b []byte) (*body, error) { return readBody(b, MaxBatch) }
+func readRequestBody(b []byte) (*body, error) { return readBody(b, MaxBatch, strictjson.Value) }
 
 // readUpstreamBody reads an upstream's answer (a JSON body or the data of one event) the same
 // strict way, with no bound on a batch: a client reads what Warden relays, so what Warden
 // filters must be what any client reads. An upstream's "result" read case-insensitively, or
-// its first duplicate kept, could be a tool list the filter never saw.
-func readUpstreamBody(b []byte) (*body, error) { return readBody(b, 0) }
+// its first duplicate kept, could be a tool list the filter never saw. Strings that are not
+// valid Unicode are relayed as U+FFFD rather than refused (strictjson.ValueMangled): a tool's
+// text cut inside an emoji is an answer, and no tool name Warden allows can be such a string.
+func readUpstreamBody(b []byte) (*body, error) { return readBody(b, 0, strictjson.ValueMangled) }
 
-// readBody reads one message or a batch of at most maxBatch (0: any number of) messages.
-func readBody(b []byte, maxBatch int) (*body, error) {
-	v, err := strictjson.Value(b)
+// readBody reads one message or a batch of at most maxBatch (0: any number of) messages, the
+// body read by value.
+func readBody(b []byte, maxBatch int, value func([]byte) (jsontext.Value, error)) (*body, error) {
+	v, err := value(b)
 	if err != nil {
 		return nil, err
 	}

@@ -48,3 +48,30 @@ func TestUpstreamAnswerReadStrictly(t *testing.T) {
 		}
 	}
 }
+
+// What a client reads the same way however it treats them is still relayed: a tool's text
+// with a lone surrogate (JavaScript's JSON.stringify writes one as "\ud83d" when a string was
+// cut inside an emoji) is an answer, not a reason to fail the call.
+func TestUpstreamAnswerLoneSurrogate(t *testing.T) {
+	for _, sse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sse=%v", sse), func(t *testing.T) {
+			answer := `{"jsonrpc":"2.0","id":4,"result":{"content":[{"type":"text","text":"cut \ud83d"}]}}`
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if sse {
+					w.Header().Set("Content-Type", "text/event-stream")
+					fmt.Fprintf(w, "event: message\ndata: %s\n\n", answer)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, answer)
+			}))
+			t.Cleanup(up.Close)
+			h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+			resp, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream",
+				`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add"}}`)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"text":"cut `) || strings.Contains(body, "error") {
+				t.Errorf("%d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
