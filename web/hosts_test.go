@@ -3,7 +3,10 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/gin-gonic/gin"
 )
 
 // The console used to answer under any Host: a page on rebind.example whose name was made to
@@ -35,8 +38,8 @@ func TestConsoleHosts(t *testing.T) {
 		if code := do("POST", "/orgs/acme/settings", host, "Origin", "http://"+host, "Sec-Fetch-Site", "same-origin"); code != http.StatusMisdirectedRequest {
 			t.Errorf("same-origin POST with Host %q: %d, want 421", host, code)
 		}
-		if code := do("GET", "/healthz", host); code == http.StatusMisdirectedRequest {
-			t.Errorf("GET /healthz with Host %q: 421", host)
+		if code := do("GET", "/static/none.css", host); code == http.StatusMisdirectedRequest {
+			t.Errorf("GET /static/none.css with Host %q: 421", host)
 		}
 	}
 	// A name the operator gives is the console's.
@@ -55,5 +58,34 @@ func TestMachinePaths(t *testing.T) {
 		if got := machinePath(p); got != want {
 			t.Errorf("machinePath(%q) = %v", p, got)
 		}
+	}
+}
+
+// Every form the console posts to, the settings rebase included, is behind the cross-origin
+// protection: a cross-site POST gets 403 before any handler runs.
+func TestEveryPostRouteRefusesCrossSite(t *testing.T) {
+	r := gin.New()
+	routes(r, Deps{})
+	h := New(Deps{})
+	n := 0
+	for _, ri := range r.Routes() {
+		if ri.Method != http.MethodPost {
+			continue
+		}
+		n++
+		path := strings.NewReplacer(":org", "acme", ":server", "github").Replace(ri.Path)
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader("mode=none"))
+		req.Host = "127.0.0.1:8080"
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Origin", "https://evil.example")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("cross-site POST %s: %d, want 403", path, w.Code)
+		}
+	}
+	if n < 4 {
+		t.Fatalf("only %d POST routes", n)
 	}
 }
