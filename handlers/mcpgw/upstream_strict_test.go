@@ -75,3 +75,32 @@ func TestUpstreamAnswerLoneSurrogate(t *testing.T) {
 		})
 	}
 }
+
+// An event whose data spans several data: lines is one message (the lines joined by "\n", as
+// every SSE reader joins them) and is filtered as one, whatever its line ends: LF, CRLF or CR,
+// all three of which end a line for an SSE reader. The gateway's reader used to end lines at LF
+// only: "id: 5\rdata: {...}" was for it an id line and no data, relayed as received, and for a
+// client an id line and a data line — an unfiltered tool list.
+func TestUpstreamEventOverSeveralLines(t *testing.T) {
+	for name, event := range map[string]string{
+		"LF":                  "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\n" + "data: \"result\":{\"tools\":\ndata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n",
+		"CRLF":                "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\r\n" + "data: \"result\":{\"tools\":\r\ndata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\n\r\n",
+		"CR":                  "event: message\rdata: {\"jsonrpc\":\"2.0\",\"id\":3,\r" + "data: \"result\":{\"tools\":\rdata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\r",
+		"CR hidden in a line": "event: message\nid: 5\rdata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n",
+		"CR then LF apart":    "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				fmt.Fprint(w, event)
+			}))
+			t.Cleanup(up.Close)
+			h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+			_, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream",
+				`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+			if strings.Contains(body, "secret") || !strings.Contains(body, `"add"`) {
+				t.Errorf("relayed %q", body)
+			}
+		})
+	}
+}
