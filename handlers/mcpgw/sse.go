@@ -23,9 +23,13 @@ type sseReader struct {
 	max int // largest block accepted, in bytes
 	// skipLF: the last line ended with CR, so an LF right after it belongs to that line end.
 	skipLF bool
+	// started: the stream's first bytes were looked at for a byte order mark.
+	started bool
 }
 
 var errEventTooLarge = errors.New("server-sent event too large")
+
+const bom = "\xef\xbb\xbf"
 
 func newSSEReader(r io.Reader, max int) *sseReader {
 	return &sseReader{br: bufio.NewReaderSize(r, 32<<10), max: max}
@@ -81,6 +85,17 @@ func (r *sseReader) next(ev *sseEvent) error {
 // LF only would take "id: 5\rdata: {...}" for an id line, where a client reads a data line, and
 // relay unread a message the client reads.
 func (r *sseReader) readLine(buf *[]byte) ([]byte, error) {
+	if !r.started {
+		// A stream may begin with a UTF-8 byte order mark, which a client's reader drops (the
+		// TypeScript SDK decodes the stream with TextDecoderStream): dropped here too, or the
+		// first line would be a field "\ufeffdata" to the gateway and "data" to the client.
+		r.started = true
+		if b, err := r.br.Peek(1); err == nil && b[0] == bom[0] {
+			if b, err := r.br.Peek(len(bom)); err == nil && string(b) == bom {
+				r.br.Discard(len(bom))
+			}
+		}
+	}
 	start := len(*buf)
 	for {
 		if r.skipLF {

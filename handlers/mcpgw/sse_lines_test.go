@@ -7,10 +7,11 @@ import (
 	"testing/iotest"
 )
 
-// The SSE reader ends lines at LF, CRLF and a lone CR, also when a CRLF is split between two
-// reads, and hands on each block with its lines ended by LF.
+// The SSE reader drops a byte order mark at the start of the stream (a client's reader does),
+// ends lines at LF, CRLF and a lone CR, also when a CRLF is split between two reads, and hands
+// on each block with its lines ended by LF.
 func TestSSEReaderLineEnds(t *testing.T) {
-	const stream = "event: message\r\ndata: a\rdata: b\n\r\nid: 7\rdata: c\r\r: comment\n\ndata: d\r\n\r\n"
+	const stream = "\ufeffevent: message\r\ndata: a\rdata: b\n\r\nid: 7\rdata: c\r\r: comment\n\ndata: d\r\n\r\n"
 	want := []struct{ raw, data, name string }{
 		{"event: message\ndata: a\ndata: b\n", "a\nb", "message"},
 		{"id: 7\ndata: c\n", "c", ""},

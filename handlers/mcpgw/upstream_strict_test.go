@@ -80,13 +80,15 @@ func TestUpstreamAnswerLoneSurrogate(t *testing.T) {
 // every SSE reader joins them) and is filtered as one, whatever its line ends: LF, CRLF or CR,
 // all three of which end a line for an SSE reader. The gateway's reader used to end lines at LF
 // only: "id: 5\rdata: {...}" was for it an id line and no data, relayed as received, and for a
-// client an id line and a data line — an unfiltered tool list.
+// client an id line and a data line — an unfiltered tool list. Likewise a byte order mark at
+// the start of the stream, which the TypeScript SDK's client drops and the reader did not.
 func TestUpstreamEventOverSeveralLines(t *testing.T) {
 	for name, event := range map[string]string{
 		"LF":                  "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\n" + "data: \"result\":{\"tools\":\ndata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n",
 		"CRLF":                "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\r\n" + "data: \"result\":{\"tools\":\r\ndata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\n\r\n",
 		"CR":                  "event: message\rdata: {\"jsonrpc\":\"2.0\",\"id\":3,\r" + "data: \"result\":{\"tools\":\rdata: [{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\r",
 		"CR hidden in a line": "event: message\nid: 5\rdata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n",
+		"byte order mark":     "\ufeffdata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\n\n",
 		"CR then LF apart":    "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[{\"name\":\"add\"},{\"name\":\"secret\"}]}}\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
