@@ -110,11 +110,11 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 		return message{}, bad(at, "a JSON-RPC message must be an object")
 	}
 	var (
-		version, method string
-		hasMethod       bool
-		id              jsonrpc.ID
-		params, result  []byte // json.RawMessage of the SDK types
-		werr            *jsonrpc.Error
+		version, method      string
+		hasMethod, hasResult bool
+		id                   jsonrpc.ID
+		params, result       []byte // json.RawMessage of the SDK types
+		werr                 *jsonrpc.Error
 	)
 	err := strictjson.Members(raw, at, envelopeFields, func(name string, val jsontext.Value) error {
 		p := at.AppendToken(name)
@@ -130,6 +130,7 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 		case "params":
 			params = val.Clone()
 		case "result":
+			hasResult = true
 			result = val.Clone()
 		case "error":
 			werr = new(jsonrpc.Error)
@@ -144,6 +145,18 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 	}
 	if version != "2.0" {
 		return message{}, bad(at.AppendToken("jsonrpc"), `want "2.0", got %q`, version)
+	}
+	// A message is a request (method), or a response with a result or an error: one shape only,
+	// as the TypeScript SDK reads them. A reader that takes {"method":..., "result":...} or a
+	// result beside an error for the other shape would read another message than Warden did
+	// (a tool list Warden took for an error, a request it took for an answer).
+	switch {
+	case hasMethod && (hasResult || werr != nil):
+		return message{}, bad(at, "a message with a method is a request and has no result or error")
+	case !hasMethod && hasResult && werr != nil:
+		return message{}, bad(at, "a response has a result or an error, not both")
+	case !hasMethod && !hasResult && werr == nil:
+		return message{}, bad(at, "a message needs a method (a request) or a result or error (a response)")
 	}
 	if hasMethod {
 		m := message{raw: []byte(raw), req: &jsonrpc.Request{ID: id, Method: method, Params: params}}

@@ -285,6 +285,11 @@ var strictCases = []struct {
 	{"numeric tool name", call(`{"name":7}`), "params.name: want a JSON string"},
 	{"params array", call(`["get-env"]`), "must be an object"},
 	{"response without id", `{"jsonrpc":"2.0","result":{}}`, "needs an id"},
+	// One shape per message: a request, or a response with a result or an error.
+	{"request with result", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"},"result":{}}`, "has no result or error"},
+	{"request with error", `{"jsonrpc":"2.0","method":"notifications/x","error":{"code":1,"message":"m"}}`, "has no result or error"},
+	{"result and error", `{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"error":{"code":1,"message":"m"}}`, "not both"},
+	{"neither", `{"jsonrpc":"2.0","id":1}`, "needs a method"},
 }
 
 func strictPolicy(t testing.TB) *Policy {

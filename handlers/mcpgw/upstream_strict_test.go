@@ -24,6 +24,8 @@ func TestUpstreamAnswerReadStrictly(t *testing.T) {
 		`{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"add"},{"name":"secret"}],"tools":[]}}`,
 		`{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"add"},{"name":"secret"}]},"Id":4}`,
 		`{"jsonrpc":"2.0","id":99,"result":{"tools":[{"name":"add"},{"name":"secret"}]},"RESULT":1}`,
+		// A result beside an error: an error to the gateway, a result to a lenient client.
+		`{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"m"},"result":{"tools":[{"name":"add"},{"name":"secret"}]}}`,
 	}
 	for _, sse := range []bool{false, true} {
 		for i, answer := range answers {
