@@ -108,3 +108,40 @@ func TestUpstreamEventOverSeveralLines(t *testing.T) {
 		})
 	}
 }
+
+// Go clients built on encoding/json (mcp-go, for one) read "TOOLS" or "toolſ" as "tools". A
+// result with such a member was not taken for a tool list (the quick test looked for "tools"
+// exactly, the filter for the member "tools") and was relayed unfiltered. A member whose name
+// folds to "tools" is now dropped from any result that is filtered, and every such result is.
+func TestUpstreamToolsUnderAnotherCase(t *testing.T) {
+	for i, answer := range []string{
+		`{"jsonrpc":"2.0","id":3,"result":{"TOOLS":[{"name":"secret"}],"tools":[{"name":"add"}]}}`,
+		`{"jsonrpc":"2.0","id":3,"result":{"Tools":[{"name":"secret"}]}}`,
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tool\u017f\":[{\"name\":\"secret\"}]}}",
+		`{"jsonrpc":"2.0","id":4,"result":{"toolS":[{"name":"secret"}]}}`, // the answer to a tools/call
+	} {
+		for _, sse := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d/sse=%v", i, sse), func(t *testing.T) {
+				up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if sse {
+						w.Header().Set("Content-Type", "text/event-stream")
+						fmt.Fprintf(w, "event: message\ndata: %s\n\n", answer)
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprint(w, answer)
+				}))
+				t.Cleanup(up.Close)
+				h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+				req := `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`
+				if strings.Contains(answer, `"id":4`) {
+					req = `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add"}}`
+				}
+				_, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream", req)
+				if strings.Contains(body, "secret") {
+					t.Errorf("relayed %s", body)
+				}
+			})
+		}
+	}
+}
