@@ -294,6 +294,15 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 		x.relaySSE(resp)
 	case ok2xx && ct == "application/json" && r.Method == http.MethodPost:
 		x.relayJSON(resp)
+	case ok2xx && r.Method == http.MethodPost && x.hasPending() && resp.StatusCode != http.StatusAccepted:
+		// Requests are owed answers, and the only answers a client reads are JSON and event
+		// streams, which are filtered above. Anything else could be read as JSON by a client
+		// that sniffs or tests a prefix ("application/jsonx"): it is not relayed.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		h.Del("Content-Length")
+		h.Del("Content-Type")
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(fmt.Errorf("it answered with content type %q, not JSON or an event stream", resp.Header.Get("Content-Type")))
 	case ok2xx && len(x.local) > 0:
 		// The upstream took the rest of a batch (notifications, responses) without answering.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -621,12 +630,20 @@ func copyBody(w http.ResponseWriter, r io.Reader) {
 	}
 }
 
+// mediaType is the media type of a Content-Type value as clients read it: a value whose
+// parameters are malformed ("application/json; charset") still has the media type before the
+// ";" (as the TypeScript SDK's client and browsers take it), or an answer the client reads as
+// JSON-RPC would be relayed as an unknown type, unfiltered.
 func mediaType(v string) string {
 	mt, _, err := mime.ParseMediaType(v)
-	if err != nil {
-		return ""
+	if err == nil || errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return mt
 	}
-	return mt
+	essence, rest, _ := strings.Cut(v, ";")
+	if strings.Contains(rest, ",") {
+		return "" // joined duplicate headers: ambiguous
+	}
+	return strings.ToLower(strings.TrimSpace(essence))
 }
 
 // describe says what went wrong reaching an upstream without its URL (which may carry

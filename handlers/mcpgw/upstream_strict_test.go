@@ -145,3 +145,35 @@ func TestUpstreamToolsUnderAnotherCase(t *testing.T) {
 		}
 	}
 }
+
+// The TypeScript SDK's client takes a Content-Type whose parameters are malformed for the
+// media type before the ";" (mediaTypeEssence). The gateway's parse failed on it and relayed
+// the answer as an unknown type, unfiltered. It now reads such a header the same way, and does
+// not relay a 2xx answer to requests that is neither JSON nor an event stream.
+func TestUpstreamSloppyContentType(t *testing.T) {
+	const list = `{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"add"},{"name":"secret"}]}}`
+	for _, ct := range []string{"application/json; charset", "Application/JSON; =x", "application/json; a=\"b", "text/event-stream; x", "text/event-stream;;",
+		// Neither JSON nor an event stream, but JSON to a client that tests a prefix (the Python
+		// SDK's startswith) or sniffs: not relayed at all.
+		"application/jsonx", "text/plain", ""} {
+		t.Run(ct, func(t *testing.T) {
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", ct)
+				if strings.HasPrefix(ct, "text/") {
+					fmt.Fprintf(w, "event: message\ndata: %s\n\n", list)
+					return
+				}
+				fmt.Fprint(w, list)
+			}))
+			t.Cleanup(up.Close)
+			h := newHarness(t, map[string]live.Upstream{"gosrv": {URL: up.URL}})
+			_, body := post(t, h.url+"/mcp/gosrv", secretDev, "application/json, text/event-stream", `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+			if strings.Contains(body, "secret") {
+				t.Errorf("relayed %s", body)
+			}
+			if mt := mediaType(ct); (mt == "application/json" || mt == "text/event-stream") != strings.Contains(body, `"add"`) {
+				t.Errorf("%q read as %q; answer %s", ct, mt, body)
+			}
+		})
+	}
+}
