@@ -290,6 +290,11 @@ var strictCases = []struct {
 	{"request with error", `{"jsonrpc":"2.0","method":"notifications/x","error":{"code":1,"message":"m"}}`, "has no result or error"},
 	{"result and error", `{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"error":{"code":1,"message":"m"}}`, "not both"},
 	{"neither", `{"jsonrpc":"2.0","id":1}`, "needs a method"},
+	{"version with a space", `{"jsonrpc":"2.0 ","id":1,"method":"tools/call","params":{"name":"get-env"}}`, `jsonrpc: want "2.0"`},
+	{"params null", call(`null`), "must be an object"},
+	{"too deep", call(`{"name":"echo","arguments":{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}}`), "invalid JSON"},
+	{"deep but readable", call(`{"name":"get-env","arguments":{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`), ""},
+	{"null id call", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"get-env"}}`, ""},
 }
 
 func strictPolicy(t testing.TB) *Policy {
