@@ -91,10 +91,23 @@ func readBody(b []byte, maxBatch int, value func([]byte) (jsontext.Value, error)
 		return nil, &strictjson.Error{Offset: -1, Problem: fmt.Sprintf("a JSON-RPC batch of %d messages; at most %d are read", len(elems), maxBatch)}
 	}
 	out := &body{batch: true, msgs: make([]message, len(elems))}
+	// Two requests of one id in a batch get two answers of that id (one may be Warden's denial,
+	// the other the upstream's result) that the client cannot tell apart: it could take a
+	// denied call for answered, or the reverse.
+	ids := make(map[string]int, len(elems))
 	for i, e := range elems {
-		m, err := readMessage(e, jsontext.Pointer("/"+strconv.Itoa(i)))
+		at := jsontext.Pointer("/" + strconv.Itoa(i))
+		m, err := readMessage(e, at)
 		if err != nil {
 			return nil, err
+		}
+		if m.req != nil && m.req.IsCall() {
+			k := idKey(m.req.ID)
+			if j, dup := ids[k]; dup {
+				return nil, &strictjson.Error{Pointer: at.AppendToken("id"), Offset: -1,
+					Problem: fmt.Sprintf("request id %v is also the id of request %d of the batch", m.req.ID.Raw(), j)}
+			}
+			ids[k] = i
 		}
 		out.msgs[i] = m
 	}

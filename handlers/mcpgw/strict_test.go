@@ -214,6 +214,11 @@ const (
 
 func call(params string) string { return fmt.Sprintf(okEnvelope, params) }
 
+// callID is call with another id, for a batch's second call.
+func callID(id int, params string) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":%s}`, id, params)
+}
+
 // strictCases are crafted bodies: every case of issue 8's findings 1 and 2 and more. want is ""
 // for a body the gateway reads, else a part of the refusal's message.
 var strictCases = []struct {
@@ -226,7 +231,7 @@ var strictCases = []struct {
 	{"escaped method", `{"jsonrpc":"2.0","id":1,"method":"tools\/c\u0061ll","params":{"name":"get-env"}}`, ""},
 	{"whitespace", " \n\t" + call(`{ "name" : "echo" }`) + " \r\n", ""},
 	{"other members", call(`{"name":"echo","Arguments":{"NAME":"get-env","name":"get-env"},"_meta":{"name":"get-env"}}`), ""},
-	{"batch", "[" + call(`{"name":"echo"}`) + "," + call(`{"name":"get-env"}`) + "," + ping + "]", ""},
+	{"batch", "[" + call(`{"name":"echo"}`) + "," + callID(13, `{"name":"get-env"}`) + "," + ping + "]", ""},
 	{"batch of one", "[" + call(`{"name":"get-sum"}`) + "]", ""},
 	{"notification call", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get-env"}}`, ""},
 	{"response", `{"jsonrpc":"2.0","id":"s1","result":{"model":"m","role":"assistant","content":{"type":"text","text":"x"}}}`, ""},
@@ -294,6 +299,10 @@ var strictCases = []struct {
 	{"params null", call(`null`), "must be an object"},
 	{"too deep", call(`{"name":"echo","arguments":{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}}`), "invalid JSON"},
 	{"deep but readable", call(`{"name":"get-env","arguments":{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`), ""},
+	// Two requests of one id in a batch: their answers could not be told apart.
+	{"id reused in a batch", "[" + call(`{"name":"echo"}`) + "," + call(`{"name":"get-env"}`) + "]", "1.id: request id 12 is also the id of request 0"},
+	{"id reused, list and call", `[{"jsonrpc":"2.0","id":"a","method":"tools/list"},{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo"}}]`, `request id a is also the id of request 0`},
+	{"ids 1 and \"1\"", `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":"1","method":"ping"}]`, ""},
 	{"null id call", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"get-env"}}`, ""},
 }
 
@@ -403,7 +412,7 @@ func TestForwardedReencoded(t *testing.T) {
 	for _, c := range [][2]string{
 		{" {\"jsonrpc\" : \"2.0\", \"id\":1, \"method\":\"tools\\/call\", \"params\":{\"n\\u0061me\":\"echo\", \"arguments\":{\"x\":1.50e3}}} ",
 			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":1.50e3}}}`},
-		{"[" + call(`{"name":"echo"}`) + " , " + call(`{"name":"get-env"}`) + "]", "[" + call(`{"name":"echo"}`) + "]"},
+		{"[" + call(`{"name":"echo"}`) + " , " + callID(13, `{"name":"get-env"}`) + "]", "[" + call(`{"name":"echo"}`) + "]"},
 		{"[" + ping + "]", "[" + ping + "]"},
 		{ping, ping},
 	} {
