@@ -25,6 +25,9 @@ type Deps struct {
 	// Metrics are served on /metrics; Decisions records every enforcement decision.
 	Metrics   *live.Metrics
 	Decisions live.Recorder
+	// AllowedHosts are the host names the console answers to besides IP literals and
+	// localhost ("*": any); see guardHosts.
+	AllowedHosts []string
 	// Limits bound request bodies and sessions; zero values take the defaults.
 	Limits Limits
 }
@@ -53,13 +56,14 @@ func (l Limits) maxBody() int64 {
 }
 
 // New returns the whole application as one http.Handler: the Gin engine behind Go's
-// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403.
+// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403, and
+// the console behind a check of the Host header against DNS rebinding (guardHosts: 421).
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), logRequests(), limitBodies(d.Limits.maxBody()))
 	routes(r, d)
-	return http.NewCrossOriginProtection().Handler(r)
+	return guardHosts(d.AllowedHosts, http.NewCrossOriginProtection().Handler(r))
 }
 
 // logRequests logs one structured line a request.
