@@ -31,7 +31,7 @@ func demoApp(t *testing.T, kind string) *app {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &app{h: web.New(web.Deps{Store: st, State: state}), st: st, state: state}
+	return &app{h: web.New(web.Deps{AllowedHosts: []string{"example.com"}, Store: st, State: state}), st: st, state: state}
 }
 
 // tab is one browser tab on acme's settings page: the form's fields as a browser would post
@@ -78,9 +78,6 @@ func (tb *tab) form() url.Values {
 	}
 	return f
 }
-
-// set replaces a field outside the panel (what a person changes in the form).
-func (tb *tab) set(name string, values ...string) { tb.outside[name] = values }
 
 // add selects one more value of a multi-valued field.
 func (tb *tab) add(name, value string) { tb.outside[name] = append(tb.outside[name], value) }

@@ -10,6 +10,11 @@ import (
 	"unicode/utf8"
 )
 
+// AggregateSeparator joins a server and a tool name on the aggregate endpoint /mcp
+// (github__create_issue), which splits a name at its first occurrence. A server name cannot
+// contain it: with servers a and a__b, a's tool b__c and a__b's tool c would share one name.
+const AggregateSeparator = "__"
+
 var (
 	// catalogueName is the form of server, access group and toolset names.
 	catalogueName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -170,6 +175,10 @@ func (v *validator) servers() {
 		s := &v.d.Servers[i]
 		p := indexPath("servers", i)
 		v.catalogueName(p, "server", s.Name, v.srv)
+		if strings.Contains(s.Name, AggregateSeparator) {
+			v.probs.add(fieldPath(p, "name"), "invalid server name %q: it cannot contain %q, which /mcp puts between a server and a tool name",
+				s.Name, AggregateSeparator)
+		}
 		if s.URL != "" {
 			u, err := url.Parse(s.URL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

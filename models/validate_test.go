@@ -49,6 +49,11 @@ func TestValidateProblems(t *testing.T) {
 			"servers[0].name: missing server name"},
 		{"invalid server name", withServers("servers: [{name: GitHub}]\n"),
 			`servers[0].name: invalid server name "GitHub": use lowercase letters, digits, - and _, starting with a letter or digit`},
+		// The aggregate endpoint /mcp names tools <server>__<tool> and splits at the first "__":
+		// with servers a and a__b, a__b's tool c and a's tool b__c were both listed as a__b__c,
+		// and a call of it always went to a.
+		{"server name with __", withServers("servers: [{name: a}, {name: a__b}]\n"),
+			`servers[1].name: invalid server name "a__b": it cannot contain "__", which /mcp puts between a server and a tool name`},
 		{"server name starting with -", withServers("servers: [{name: -x}]\n"),
 			`servers[0].name: invalid server name "-x": use lowercase letters, digits, - and _, starting with a letter or digit`},
 		{"duplicate server", withServers("servers: [{name: github}, {name: jira}, {name: github}]\n"),

@@ -97,7 +97,7 @@ func errorConsole(t *testing.T) (http.Handler, *failingState, *syncBuffer, *stor
 	}
 	fs := &failingState{State: state}
 	logs := &syncBuffer{}
-	h := web.NewWithConsole(web.Deps{Store: st, State: state, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	h := web.NewWithConsole(web.Deps{AllowedHosts: []string{"example.com"}, Store: st, State: state, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Limits: web.Limits{MaxBodyBytes: 4 << 10}}, fs)
 	return h, fs, logs, st
 }
@@ -109,6 +109,7 @@ type answer struct {
 	path   string
 	body   string
 	header []string
+	host   string // default example.com, the console's (see errorConsole)
 }
 
 func (a answer) do(h http.Handler) *httptest.ResponseRecorder {
@@ -125,6 +126,9 @@ func (a answer) do(h http.Handler) *httptest.ResponseRecorder {
 	}
 	for i := 0; i < len(a.header); i += 2 {
 		req.Header.Set(a.header[i], a.header[i+1])
+	}
+	if a.host != "" {
+		req.Host = a.host
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -299,6 +303,7 @@ func TestConsoleErrors(t *testing.T) {
 		{answer{name: "GET of a POST route", method: "GET", path: "/orgs/acme/settings/preview"}, http.StatusNotFound},
 		{answer{name: "body over the limit", method: "POST", path: "/orgs/acme/settings/preview", body: big}, http.StatusRequestEntityTooLarge},
 		{answer{name: "cross-site post", method: "POST", path: "/orgs/acme/settings", body: "mode=none", header: []string{"Sec-Fetch-Site", "cross-site"}}, http.StatusForbidden},
+		{answer{name: "a host not the console's", method: "GET", path: "/orgs", host: "rebind.example"}, http.StatusMisdirectedRequest},
 		{answer{name: "bad why kind", method: "POST", path: "/orgs/acme/settings/why", body: "mode=none&kind=server&name=x"}, http.StatusUnprocessableEntity},
 		{answer{name: "unknown audit kind", method: "GET", path: "/audit?kind=nonsense"}, http.StatusUnprocessableEntity},
 	} {

@@ -30,6 +30,9 @@ type Deps struct {
 	// Metrics are served on /metrics; Decisions records every enforcement decision.
 	Metrics   *live.Metrics
 	Decisions live.Recorder
+	// AllowedHosts are the host names the console answers to besides IP literals and
+	// localhost ("*": any); see guardHosts.
+	AllowedHosts []string
 	// Limits bound request bodies and sessions; zero values take the defaults.
 	Limits Limits
 	// Logger gets one line a request (with its id) and the handlers' lines; nil: slog.Default.
@@ -62,9 +65,9 @@ func (l Limits) maxBody() int64 {
 	return mcpgw.DefaultMaxBodyBytes
 }
 
-// New returns the whole application as one http.Handler: the Gin engine, with Go's
-// cross-origin protection in front of every route, so no form needs a CSRF token and a
-// cross-site POST gets 403.
+// New returns the whole application as one http.Handler: the Gin engine, with in front of
+// every route a check of the Host header against DNS rebinding (guardHosts: 421) and Go's
+// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -72,7 +75,8 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	r.Use(beginRequest(log), logRequests(), refuseCrossOrigin(http.NewCrossOriginProtection()), recoverPanics(), limitBodies(d.Limits.maxBody()))
+	r.Use(beginRequest(log), logRequests(), guardHosts(d.AllowedHosts), refuseCrossOrigin(http.NewCrossOriginProtection()),
+		recoverPanics(), limitBodies(d.Limits.maxBody()))
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
 			c.JSON(http.StatusNotFound, gin.H{"error": "no such endpoint: " + c.Request.URL.Path})

@@ -10,8 +10,18 @@ import (
 	"github.com/warden-mcp/warden/models/store"
 )
 
-// openStore opens and migrates the database, so every command sees the current schema.
-func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+// openStore opens the database for a command that writes (serve, import, key secret). It
+// migrates the schema first, so the first `warden` or a `warden import` into a new SQLite file
+// just works; with --no-migrate it instead refuses a missing database or one whose schema is
+// older than the binary's, for deployments that migrate as a step of their own.
+func (e env) openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	if e.noMigrate != nil && *e.noMigrate {
+		st, err := store.OpenExisting(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("%w (not migrated here: --no-migrate or WARDEN_NO_MIGRATE is set)", err)
+		}
+		return st, nil
+	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -25,7 +35,7 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 
 func runMigrate(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "migrate")
-	db := dbFlag(fs, e)
+	db := dbOnlyFlag(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -58,7 +68,7 @@ func runImport(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, "import", err)
 	}
-	st, err := openStore(ctx, *db)
+	st, err := e.openStore(ctx, *db)
 	if err != nil {
 		return fail(e, "import", err)
 	}
@@ -73,11 +83,12 @@ func runImport(ctx context.Context, e env, args []string) int {
 
 func runExport(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "export")
-	db := dbFlag(fs, e)
+	db := dbOnlyFlag(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	st, err := openStore(ctx, *db)
+	// Export only reads: a newer binary run against production must not change its schema.
+	st, err := store.OpenReadOnly(ctx, *db)
 	if err != nil {
 		return fail(e, "export", err)
 	}

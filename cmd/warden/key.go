@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 )
 
-const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME]
+const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME] [--no-migrate]
 
   secret  issue a new secret for the existing key NAME and print it once; the key's previous
           secret stops working. Only its hash is stored.
@@ -15,11 +13,12 @@ const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME]
 
 // runKey runs `warden key SUBCOMMAND`.
 func runKey(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(e.stderr, keyUsage)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(e.stdout, keyUsage)
 		return exitOK
 	}
 	switch args[0] {
@@ -42,11 +41,8 @@ func runKeySecret(ctx context.Context, e env, args []string) int {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	rest := fs.Args()
 	if name == "" && len(rest) > 0 {
@@ -56,7 +52,7 @@ func runKeySecret(ctx context.Context, e env, args []string) int {
 		fmt.Fprint(e.stderr, keyUsage)
 		return exitUsage
 	}
-	st, err := openStore(ctx, *db)
+	st, err := e.openStore(ctx, *db)
 	if err != nil {
 		return fail(e, "key secret", err)
 	}

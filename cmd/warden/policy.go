@@ -8,6 +8,7 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/resolver"
+	"github.com/warden-mcp/warden/models/store"
 )
 
 const policyUsage = `usage: warden policy COMMAND [flags]
@@ -131,7 +132,8 @@ func (s documentSource) load(ctx context.Context) (*models.Document, error) {
 	case s.file != "" && s.db != "":
 		return nil, models.Errorf(models.EInvalid, "give either a file or --db, not both")
 	case s.db != "":
-		st, err := openStore(ctx, s.db)
+		// Only reads: never migrates, refuses an empty or outdated schema.
+		st, err := store.OpenReadOnly(ctx, s.db)
 		if err != nil {
 			return nil, err
 		}

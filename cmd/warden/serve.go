@@ -24,6 +24,8 @@ type serveConfig struct {
 	db     string
 	noDemo bool
 	log    logConfig
+	// allowedHosts lists, comma-separated, the console's host names (see web.Deps.AllowedHosts).
+	allowedHosts string
 	// maxStale is how long the last good policy view is enforced while the database is
 	// unreachable; decisionRetention how long decision log rows are kept (0: forever).
 	maxStale          time.Duration
@@ -74,6 +76,8 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		defAddr = "127.0.0.1:8080"
 	}
 	fs.StringVar(&cfg.addr, "addr", defAddr, "listen address (env WARDEN_ADDR)")
+	fs.StringVar(&cfg.allowedHosts, "allowed-hosts", e.getenv("WARDEN_ALLOWED_HOSTS"),
+		"comma-separated host names the console answers to besides IP addresses and localhost; * for any (env WARDEN_ALLOWED_HOSTS)")
 	db := dbFlag(fs, e)
 	fs.BoolVar(&cfg.noDemo, "no-demo", e.getenv("WARDEN_NO_DEMO") == "1", "do not seed the demo data into an empty database (env WARDEN_NO_DEMO=1)")
 	if err := cfg.log.flags(fs, e); err != nil {
@@ -173,7 +177,7 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	logger := cfg.log.logger(e.stderr)
 	slog.SetDefault(logger)
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := e.openStore(ctx, cfg.db)
 	if err != nil {
 		return err
 	}
@@ -213,6 +217,7 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 		return err
 	}
 	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
+		AllowedHosts: strings.Split(cfg.allowedHosts, ","),
 		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
 			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
 	logger.Info("warden listening", "addr", "http://"+ln.Addr().String(), "database", st.Kind())

@@ -59,7 +59,7 @@ func TestServeFlags(t *testing.T) {
 }
 
 func env2(vars map[string]string, stderr io.Writer) env {
-	return env{getenv: func(k string) string { return vars[k] }, stdout: io.Discard, stderr: stderr}
+	return newEnv(func(k string) string { return vars[k] }, io.Discard, stderr)
 }
 
 // `warden serve` with tiny timeouts: a request trickling its headers or its body is cut (with

@@ -2,6 +2,7 @@ package mcpgw
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -311,6 +312,7 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 	for k, v := range up.Headers {
 		ureq.Header.Set(k, v)
 	}
+	describeBody(ureq.Header, fwd != nil)
 	resp, err := x.g.client.Do(ureq)
 	if err != nil {
 		if r.Context().Err() != nil {
@@ -334,6 +336,15 @@ func (x *exchange) relay(up live.Upstream, fwd []byte) {
 		x.relaySSE(resp)
 	case ok2xx && ct == "application/json" && r.Method == http.MethodPost:
 		x.relayJSON(resp)
+	case ok2xx && r.Method == http.MethodPost && x.hasPending() && resp.StatusCode != http.StatusAccepted:
+		// Requests are owed answers, and the only answers a client reads are JSON and event
+		// streams, which are filtered above. Anything else could be read as JSON by a client
+		// that sniffs or tests a prefix ("application/jsonx"): it is not relayed.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		h.Del("Content-Length")
+		h.Del("Content-Type")
+		x.g.obs.UpstreamError(x.server)
+		x.upstreamDown(fmt.Errorf("it answered with content type %q, not JSON or an event stream", resp.Header.Get("Content-Type")))
 	case ok2xx && len(x.local) > 0:
 		// The upstream took the rest of a batch (notifications, responses) without answering.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -439,7 +450,7 @@ func (x *exchange) rewriteData(data []byte, extra [][]byte) (out []byte, unreada
 	if len(extra) == 0 && !mayBeToolList(data) && !x.hasPending() {
 		return nil, false // nothing to filter, nobody waiting: relay as is
 	}
-	b, err := parseBody(data)
+	b, err := readUpstreamBody(data)
 	if err != nil {
 		if mayBeToolList(data) {
 			return nil, true
@@ -486,11 +497,12 @@ func (x *exchange) rewrite(m message) ([]byte, bool) {
 	if m.res.Error != nil || len(m.res.Result) == 0 || (!toolList && !mayBeToolList(m.res.Result)) {
 		return nil, false
 	}
-	acc, err := x.pol.Access(x.pr)
-	if err != nil {
-		return nil, false
+	// A principal the resolver gives no access (it cannot happen once ServeServer has checked
+	// Access, but a list must never pass unfiltered) keeps no tool: fail closed.
+	var tools []string
+	if acc, err := x.pol.Access(x.pr); err == nil {
+		tools = acc[x.server]
 	}
-	tools := acc[x.server]
 	out, ok := filterTools(m.res.Result, func(name string) bool {
 		_, found := searchStrings(tools, name)
 		return found
@@ -664,12 +676,20 @@ func copyBody(w http.ResponseWriter, r io.Reader) {
 	}
 }
 
+// mediaType is the media type of a Content-Type value as clients read it: a value whose
+// parameters are malformed ("application/json; charset") still has the media type before the
+// ";" (as the TypeScript SDK's client and browsers take it), or an answer the client reads as
+// JSON-RPC would be relayed as an unknown type, unfiltered.
 func mediaType(v string) string {
 	mt, _, err := mime.ParseMediaType(v)
-	if err != nil {
-		return ""
+	if err == nil || errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return mt
 	}
-	return mt
+	essence, rest, _ := strings.Cut(v, ";")
+	if strings.Contains(rest, ",") {
+		return "" // joined duplicate headers: ambiguous
+	}
+	return strings.ToLower(strings.TrimSpace(essence))
 }
 
 // errOr is err, or fallback when err is nil.

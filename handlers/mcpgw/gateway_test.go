@@ -523,3 +523,25 @@ func TestEndUserAndAgent(t *testing.T) {
 		t.Errorf("record %+v", r)
 	}
 }
+
+// A tools/list result for a principal the resolver cannot give an access (an unknown agent) keeps
+// no tool: the filter fails closed rather than relaying the upstream's list as it came.
+func TestRewriteFailsClosedWithoutAccess(t *testing.T) {
+	pol := newPolicy(testView(t, 1, map[string]live.Upstream{"gosrv": {URL: "http://x"}}))
+	x := &exchange{g: New(Config{Views: StaticViews{V: pol.View}}), server: "gosrv", pol: pol,
+		pr: Principal{Key: "dev", Agent: "no-such-agent"}}
+	if _, err := pol.Access(x.pr); err == nil {
+		t.Fatal("the test needs a principal without an access")
+	}
+	b, err := readUpstreamBody([]byte(`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"add"},{"name":"secret"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, ok := x.rewrite(b.msgs[0])
+	if !ok {
+		t.Fatal("the list was relayed as it came")
+	}
+	if strings.Contains(string(out), `"add"`) || strings.Contains(string(out), `"secret"`) {
+		t.Errorf("a tool was kept: %s", out)
+	}
+}

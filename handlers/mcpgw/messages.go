@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 )
 
 // JSON-RPC error codes of the gateway's own answers (the implementation-defined server error
@@ -130,9 +132,22 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	if err := json.Unmarshal(result, &fields); err != nil {
 		return nil, false
 	}
+	// A member that a case-insensitive reader (Go's encoding/json) takes for "tools" is
+	// dropped: only the filtered "tools" is left for any reader.
+	folded := false
+	for k := range fields {
+		if _, ok := strictjson.Folds(k, toolsField); ok {
+			delete(fields, k)
+			folded = true
+		}
+	}
 	rawTools, has := fields["tools"]
 	if !has {
-		return nil, false
+		if !folded {
+			return nil, false
+		}
+		out, err := json.Marshal(fields)
+		return out, err == nil
 	}
 	var tools []json.RawMessage
 	if err := json.Unmarshal(rawTools, &tools); err != nil {
@@ -158,10 +173,37 @@ func filterTools(result json.RawMessage, keep func(name string) bool) (out json.
 	return out, true
 }
 
-// mayBeToolList is a cheap test for a result that could be a tools/list result: it names
-// "tools", or it has a \u escape, which could spell it ("t\u006fols").
+// toolsField is the member of a tools/list result that lists the tools.
+var toolsField = []string{"tools"}
+
+// mayBeToolList is a cheap test for a result that could be a tools/list result to some reader:
+// it names "tools" in any case (a case-insensitive reader takes "TOOLS" for it), or it has a
+// long s (U+017F, which folds to s) or a \u escape, either of which could spell it
+// ("tool\u017f", "t\u006fols").
 func mayBeToolList(result json.RawMessage) bool {
-	return bytes.Contains(result, []byte(`"tools"`)) || bytes.Contains(result, []byte(`\u`))
+	if bytes.Contains(result, []byte(`\u`)) || bytes.Contains(result, []byte("\u017f")) {
+		return true
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(result[i:], '"')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(result)-i >= 7 && result[i+6] == '"' && asciiFoldEqual(result[i+1:i+6], "tools") {
+			return true
+		}
+	}
+}
+
+// asciiFoldEqual reports whether b equals the lowercase ASCII word s, ignoring ASCII case.
+func asciiFoldEqual(b []byte, s string) bool {
+	for i := range b {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // accepts reports what a client's Accept header allows for a POST answer.

@@ -7,8 +7,9 @@ import (
 	"io"
 )
 
-// sseEvent is one server-sent event block as received: its bytes verbatim (every line up to the
-// blank line that ends the block, terminators included) and the fields the gateway reads.
+// sseEvent is one server-sent event block as received: its lines (every line up to the blank
+// line that ends the block, each ended by "\n" whatever ended it in the stream) and the fields
+// the gateway reads.
 type sseEvent struct {
 	raw     []byte
 	data    []byte // the data lines joined with "\n"
@@ -20,9 +21,15 @@ type sseEvent struct {
 type sseReader struct {
 	br  *bufio.Reader
 	max int // largest block accepted, in bytes
+	// skipLF: the last line ended with CR, so an LF right after it belongs to that line end.
+	skipLF bool
+	// started: the stream's first bytes were looked at for a byte order mark.
+	started bool
 }
 
 var errEventTooLarge = errors.New("server-sent event too large")
+
+const bom = "\xef\xbb\xbf"
 
 func newSSEReader(r io.Reader, max int) *sseReader {
 	return &sseReader{br: bufio.NewReaderSize(r, 32<<10), max: max}
@@ -72,30 +79,65 @@ func (r *sseReader) next(ev *sseEvent) error {
 	}
 }
 
-// readLine appends one line with its terminator to *buf and returns the line without it.
+// readLine reads one line, appends it to *buf ended by "\n", and returns it without that. A
+// line ends at LF, CRLF or a CR alone, as the SSE format has it and as every client's reader
+// (the TypeScript SDK's eventsource-parser included) splits lines: a reader that ended lines at
+// LF only would take "id: 5\rdata: {...}" for an id line, where a client reads a data line, and
+// relay unread a message the client reads.
 func (r *sseReader) readLine(buf *[]byte) ([]byte, error) {
+	if !r.started {
+		// A stream may begin with a UTF-8 byte order mark, which a client's reader drops (the
+		// TypeScript SDK decodes the stream with TextDecoderStream): dropped here too, or the
+		// first line would be a field "\ufeffdata" to the gateway and "data" to the client.
+		r.started = true
+		if b, err := r.br.Peek(1); err == nil && b[0] == bom[0] {
+			if b, err := r.br.Peek(len(bom)); err == nil && string(b) == bom {
+				r.br.Discard(len(bom))
+			}
+		}
+	}
 	start := len(*buf)
 	for {
-		chunk, err := r.br.ReadSlice('\n')
-		*buf = append(*buf, chunk...)
+		if r.skipLF {
+			// The next line needs its first byte anyway: if it is the LF of a CRLF, skip it.
+			r.skipLF = false
+			b, err := r.br.Peek(1)
+			if err != nil {
+				return nil, err
+			}
+			if b[0] == '\n' {
+				r.br.Discard(1)
+			}
+		}
+		n := r.br.Buffered()
+		if n == 0 {
+			if _, err := r.br.Peek(1); err != nil {
+				if err == io.EOF && len(*buf) > start {
+					return nil, io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+			n = r.br.Buffered()
+		}
+		chunk, _ := r.br.Peek(n)
+		i := lineEnd(chunk)
+		if i < 0 {
+			*buf = append(*buf, chunk...)
+			r.br.Discard(n)
+			if len(*buf) > r.max {
+				return nil, errEventTooLarge
+			}
+			continue
+		}
+		*buf = append(*buf, chunk[:i]...)
+		r.skipLF = chunk[i] == '\r'
+		r.br.Discard(i + 1)
 		if len(*buf) > r.max {
 			return nil, errEventTooLarge
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if len(*buf) > start && err == io.EOF {
-				return nil, io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
 		line := (*buf)[start:]
-		line = line[:len(line)-1]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		return line, nil
+		*buf = append(*buf, '\n')
+		return line[:len(line):len(line)], nil
 	}
 }
 
@@ -135,4 +177,20 @@ func appendMessageEvent(out, msg []byte) []byte {
 	out = append(out, "event: message\ndata: "...)
 	out = append(out, msg...)
 	return append(out, "\n\n"...)
+}
+
+// lineEnd is the index of the first CR or LF in b, -1 if none (two IndexByte scans, which are
+// vectorised, rather than a byte-by-byte IndexAny: events can be megabytes).
+func lineEnd(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		i = len(b)
+	}
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	if i == len(b) {
+		return -1
+	}
+	return i
 }

@@ -2,8 +2,10 @@ package mcpgw
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -25,13 +27,49 @@ var (
 	callFields     = []string{"name"}
 )
 
+// describeBody sets the headers that describe a forwarded body: what the upstream is told about
+// the body is what Warden wrote (its minimal re-encoding, UTF-8 JSON), never what the client said
+// about its own. A client's "Content-Type: application/json; charset=utf-7" forwarded with the
+// body made an upstream that decodes by the declared charset (express.json() takes any "utf-*")
+// read "+AHQ-ools/call" as "tools/call": a call Warden never decided. Every Content-* header of
+// the client (encoding, digest, ...) describes bytes that are not the ones forwarded, so none is
+// kept; a request forwarded without a body gets none either.
+func describeBody(h http.Header, hasBody bool) {
+	for k := range h {
+		if strings.HasPrefix(k, "Content-") {
+			delete(h, k)
+		}
+	}
+	if hasBody {
+		h.Set("Content-Type", "application/json")
+	}
+}
+
+// MaxBatch is the most messages a client's JSON-RPC batch may hold (the TypeScript SDK's
+// transport refuses more, too; MCP itself no longer has batches). Each tools/call of a batch is a
+// decision and a decision-log record: without a bound, one 4 MiB body was ~55,000 records, more
+// than the log's queue, which then dropped every key's records until it caught up.
+const MaxBatch = 100
+
 // readRequestBody reads a client's POST body (one message or a batch) the one strict way
 // (package strictjson): exactly one JSON value, valid UTF-8, no duplicate names anywhere, names
 // matched exactly and none folding to a name Warden reads. Each message keeps its minimal
 // re-encoding as raw, which is what is forwarded: the upstream sees exactly what was decided.
 // Errors are *strictjson.Error.
-func readRequestBody(b []byte) (*body, error) {
-	v, err := strictjson.Value(b)
+func readRequestBody(b []byte) (*body, error) { return readBody(b, MaxBatch, strictjson.Value) }
+
+// readUpstreamBody reads an upstream's answer (a JSON body or the data of one event) the same
+// strict way, with no bound on a batch: a client reads what Warden relays, so what Warden
+// filters must be what any client reads. An upstream's "result" read case-insensitively, or
+// its first duplicate kept, could be a tool list the filter never saw. Strings that are not
+// valid Unicode are relayed as U+FFFD rather than refused (strictjson.ValueMangled): a tool's
+// text cut inside an emoji is an answer, and no tool name Warden allows can be such a string.
+func readUpstreamBody(b []byte) (*body, error) { return readBody(b, 0, strictjson.ValueMangled) }
+
+// readBody reads one message or a batch of at most maxBatch (0: any number of) messages, the
+// body read by value.
+func readBody(b []byte, maxBatch int, value func([]byte) (jsontext.Value, error)) (*body, error) {
+	v, err := value(b)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +87,27 @@ func readRequestBody(b []byte) (*body, error) {
 	if len(elems) == 0 {
 		return nil, &strictjson.Error{Offset: -1, Problem: "empty JSON-RPC batch"}
 	}
+	if maxBatch > 0 && len(elems) > maxBatch {
+		return nil, &strictjson.Error{Offset: -1, Problem: fmt.Sprintf("a JSON-RPC batch of %d messages; at most %d are read", len(elems), maxBatch)}
+	}
 	out := &body{batch: true, msgs: make([]message, len(elems))}
+	// Two requests of one id in a batch get two answers of that id (one may be Warden's denial,
+	// the other the upstream's result) that the client cannot tell apart: it could take a
+	// denied call for answered, or the reverse.
+	ids := make(map[string]int, len(elems))
 	for i, e := range elems {
-		m, err := readMessage(e, jsontext.Pointer("/"+strconv.Itoa(i)))
+		at := jsontext.Pointer("/" + strconv.Itoa(i))
+		m, err := readMessage(e, at)
 		if err != nil {
 			return nil, err
+		}
+		if m.req != nil && m.req.IsCall() {
+			k := idKey(m.req.ID)
+			if j, dup := ids[k]; dup {
+				return nil, &strictjson.Error{Pointer: at.AppendToken("id"), Offset: -1,
+					Problem: fmt.Sprintf("request id %v is also the id of request %d of the batch", m.req.ID.Raw(), j)}
+			}
+			ids[k] = i
 		}
 		out.msgs[i] = m
 	}
@@ -69,11 +123,11 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 		return message{}, bad(at, "a JSON-RPC message must be an object")
 	}
 	var (
-		version, method string
-		hasMethod       bool
-		id              jsonrpc.ID
-		params, result  []byte // json.RawMessage of the SDK types
-		werr            *jsonrpc.Error
+		version, method      string
+		hasMethod, hasResult bool
+		id                   jsonrpc.ID
+		params, result       []byte // json.RawMessage of the SDK types
+		werr                 *jsonrpc.Error
 	)
 	err := strictjson.Members(raw, at, envelopeFields, func(name string, val jsontext.Value) error {
 		p := at.AppendToken(name)
@@ -89,6 +143,7 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 		case "params":
 			params = val.Clone()
 		case "result":
+			hasResult = true
 			result = val.Clone()
 		case "error":
 			werr = new(jsonrpc.Error)
@@ -104,6 +159,18 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 	if version != "2.0" {
 		return message{}, bad(at.AppendToken("jsonrpc"), `want "2.0", got %q`, version)
 	}
+	// A message is a request (method), or a response with a result or an error: one shape only,
+	// as the TypeScript SDK reads them. A reader that takes {"method":..., "result":...} or a
+	// result beside an error for the other shape would read another message than Warden did
+	// (a tool list Warden took for an error, a request it took for an answer).
+	switch {
+	case hasMethod && (hasResult || werr != nil):
+		return message{}, bad(at, "a message with a method is a request and has no result or error")
+	case !hasMethod && hasResult && werr != nil:
+		return message{}, bad(at, "a response has a result or an error, not both")
+	case !hasMethod && !hasResult && werr == nil:
+		return message{}, bad(at, "a message needs a method (a request) or a result or error (a response)")
+	}
 	if hasMethod {
 		m := message{raw: []byte(raw), req: &jsonrpc.Request{ID: id, Method: method, Params: params}}
 		if method == "tools/call" {
@@ -116,10 +183,17 @@ func readMessage(raw jsontext.Value, at jsontext.Pointer) (message, error) {
 	if !id.IsValid() {
 		return message{}, bad(at, "a message with no method is a response and needs an id")
 	}
-	return message{raw: []byte(raw), res: &jsonrpc.Response{ID: id, Result: result, Error: werr}}, nil
+	res := &jsonrpc.Response{ID: id, Result: result}
+	if werr != nil {
+		res.Error = werr // a nil *jsonrpc.Error in the error interface would be an error
+	}
+	return message{raw: []byte(raw), res: res}, nil
 }
 
-// readID reads a request id: a string, a number (as the SDK reads it) or null.
+// maxSafeInteger is 2^53-1, the largest integer JavaScript (and a float64) holds exactly.
+const maxSafeInteger = 1<<53 - 1
+
+// readID reads a request id: a string, an integer number (see below) or null.
 func readID(val jsontext.Value, at jsontext.Pointer) (jsonrpc.ID, error) {
 	switch val.Kind() {
 	case 'n':
@@ -131,9 +205,13 @@ func readID(val jsontext.Value, at jsontext.Pointer) (jsonrpc.ID, error) {
 		}
 		return jsonrpc.MakeID(s)
 	case '0':
+		// The SDK keeps a number id as an int64 (truncating a float), JavaScript as a float64: an
+		// id only one of them holds exactly would be answered under another id (1.5 as 1, 2^63
+		// as -2^63). Only integers both hold exactly are read.
 		f, err := strconv.ParseFloat(string(val), 64)
-		if err != nil {
-			return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1, Problem: "number out of range"}
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > maxSafeInteger {
+			return jsonrpc.ID{}, &strictjson.Error{Pointer: at, Offset: -1,
+				Problem: fmt.Sprintf("a number id must be an integer of at most %d in magnitude, not %s", int64(maxSafeInteger), val)}
 		}
 		return jsonrpc.MakeID(f)
 	}

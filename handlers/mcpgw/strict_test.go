@@ -214,6 +214,11 @@ const (
 
 func call(params string) string { return fmt.Sprintf(okEnvelope, params) }
 
+// callID is call with another id, for a batch's second call.
+func callID(id int, params string) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":%s}`, id, params)
+}
+
 // strictCases are crafted bodies: every case of issue 8's findings 1 and 2 and more. want is ""
 // for a body the gateway reads, else a part of the refusal's message.
 var strictCases = []struct {
@@ -226,13 +231,16 @@ var strictCases = []struct {
 	{"escaped method", `{"jsonrpc":"2.0","id":1,"method":"tools\/c\u0061ll","params":{"name":"get-env"}}`, ""},
 	{"whitespace", " \n\t" + call(`{ "name" : "echo" }`) + " \r\n", ""},
 	{"other members", call(`{"name":"echo","Arguments":{"NAME":"get-env","name":"get-env"},"_meta":{"name":"get-env"}}`), ""},
-	{"batch", "[" + call(`{"name":"echo"}`) + "," + call(`{"name":"get-env"}`) + "," + ping + "]", ""},
+	{"batch", "[" + call(`{"name":"echo"}`) + "," + callID(13, `{"name":"get-env"}`) + "," + ping + "]", ""},
 	{"batch of one", "[" + call(`{"name":"get-sum"}`) + "]", ""},
 	{"notification call", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get-env"}}`, ""},
 	{"response", `{"jsonrpc":"2.0","id":"s1","result":{"model":"m","role":"assistant","content":{"type":"text","text":"x"}}}`, ""},
 	{"error response", `{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"no"}}`, ""},
 	{"ping", ping, ""},
-	{"big number", `{"jsonrpc":"2.0","id":12345678901234567890123,"method":"tools/call","params":{"name":"echo","arguments":{"n":1.000000000000000000001e400}}}`, ""},
+	{"big number", `{"jsonrpc":"2.0","id":9007199254740991,"method":"tools/call","params":{"name":"echo","arguments":{"n":1.000000000000000000001e400}}}`, ""},
+	// An id the SDK and JavaScript hold differently (see readID).
+	{"big id", `{"jsonrpc":"2.0","id":12345678901234567890123,"method":"tools/call","params":{"name":"echo"}}`, "a number id must be an integer"},
+	{"fraction id", `{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"get-env"}}`, "a number id must be an integer"},
 	{"unicode name", call(`{"name":"\u00e9cho"}`), ""},
 
 	// Finding 1: a name Warden reads differently from the upstream.
@@ -282,6 +290,20 @@ var strictCases = []struct {
 	{"numeric tool name", call(`{"name":7}`), "params.name: want a JSON string"},
 	{"params array", call(`["get-env"]`), "must be an object"},
 	{"response without id", `{"jsonrpc":"2.0","result":{}}`, "needs an id"},
+	// One shape per message: a request, or a response with a result or an error.
+	{"request with result", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"},"result":{}}`, "has no result or error"},
+	{"request with error", `{"jsonrpc":"2.0","method":"notifications/x","error":{"code":1,"message":"m"}}`, "has no result or error"},
+	{"result and error", `{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"error":{"code":1,"message":"m"}}`, "not both"},
+	{"neither", `{"jsonrpc":"2.0","id":1}`, "needs a method"},
+	{"version with a space", `{"jsonrpc":"2.0 ","id":1,"method":"tools/call","params":{"name":"get-env"}}`, `jsonrpc: want "2.0"`},
+	{"params null", call(`null`), "must be an object"},
+	{"too deep", call(`{"name":"echo","arguments":{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}}`), "invalid JSON"},
+	{"deep but readable", call(`{"name":"get-env","arguments":{"a":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`), ""},
+	// Two requests of one id in a batch: their answers could not be told apart.
+	{"id reused in a batch", "[" + call(`{"name":"echo"}`) + "," + call(`{"name":"get-env"}`) + "]", "1.id: request id 12 is also the id of request 0"},
+	{"id reused, list and call", `[{"jsonrpc":"2.0","id":"a","method":"tools/list"},{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo"}}]`, `request id a is also the id of request 0`},
+	{"ids 1 and \"1\"", `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":"1","method":"ping"}]`, ""},
+	{"null id call", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"get-env"}}`, ""},
 }
 
 func strictPolicy(t testing.TB) *Policy {
@@ -390,7 +412,7 @@ func TestForwardedReencoded(t *testing.T) {
 	for _, c := range [][2]string{
 		{" {\"jsonrpc\" : \"2.0\", \"id\":1, \"method\":\"tools\\/call\", \"params\":{\"n\\u0061me\":\"echo\", \"arguments\":{\"x\":1.50e3}}} ",
 			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":1.50e3}}}`},
-		{"[" + call(`{"name":"echo"}`) + " , " + call(`{"name":"get-env"}`) + "]", "[" + call(`{"name":"echo"}`) + "]"},
+		{"[" + call(`{"name":"echo"}`) + " , " + callID(13, `{"name":"get-env"}`) + "]", "[" + call(`{"name":"echo"}`) + "]"},
 		{"[" + ping + "]", "[" + ping + "]"},
 		{ping, ping},
 	} {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
@@ -277,8 +279,8 @@ func (l *DecisionLog) prune(ctx context.Context) {
 // one without a kind is a call.
 func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
 	d := models.Decision{
-		At: r.At, Kind: r.Kind, KeyName: r.Key, EndUser: r.EndUser, Agent: r.Agent, Server: r.Server,
-		Tool: r.Tool, Allowed: r.Allowed, DecidedBy: r.DecidedBy, Revision: r.Revision,
+		At: r.At, Kind: r.Kind, KeyName: storable(r.Key), EndUser: storable(r.EndUser), Agent: storable(r.Agent),
+		Server: storable(r.Server), Tool: storable(r.Tool), Allowed: r.Allowed, DecidedBy: r.DecidedBy, Revision: r.Revision,
 	}
 	if d.At.IsZero() {
 		d.At = now()
@@ -287,6 +289,29 @@ func toDecision(r DecisionRecord, now func() time.Time) models.Decision {
 		d.Kind = models.DecisionCall
 	}
 	return d
+}
+
+// MaxStoredName is the longest name a decision record stores (in bytes); a longer one is cut
+// at a character boundary and ends with "…". Names in a policy are far shorter (MCP tool names
+// are at most 128 characters); the names in records come from requests, and without a bound one
+// request of 100 calls with a 1 MB end-user header was 100 MB of log kept for the retention.
+const MaxStoredName = 512
+
+// storable returns s as a decision record stores it: what a Postgres text column cannot hold,
+// NUL and invalid UTF-8, replaced by U+FFFD (one such record used to fail its batch on every
+// retry, which stopped the decision log for good), and cut to MaxStoredName bytes.
+func storable(s string) string {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	}
+	if len(s) <= MaxStoredName {
+		return s
+	}
+	cut := MaxStoredName - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // FromDecision converts a decision log row back to a record (for replay).

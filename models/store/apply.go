@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -17,13 +16,6 @@ import (
 
 // batchSize bounds rows per INSERT and ids per IN list; SQLite allows 32766 parameters.
 const batchSize = 500
-
-func readOnlyTx(kind string) *sql.TxOptions {
-	if kind == KindPostgres {
-		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
-	}
-	return nil
-}
 
 // KindCounts counts the entities of one kind an import created, updated and deleted.
 type KindCounts struct {
@@ -81,7 +73,7 @@ func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor s
 	}
 	next.Normalize()
 	var sum *ImportSummary
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if err := lockPolicy(tx); err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func (s *Store) InsertDecisions(ctx context.Context, rows []models.Decision) err
 	if s.kind == KindPostgres {
 		return s.copyDecisions(ctx, rows)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 		if !ok {
 			return errors.New("insert decisions: no SQL transaction")
@@ -86,11 +86,23 @@ func (s *Store) PruneDecisions(ctx context.Context, olderThan time.Time) (int64,
 	cutoff := olderThan.UTC()
 	var total int64
 	for {
-		res := s.db.WithContext(ctx).Exec(
-			"DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE at < ? ORDER BY id LIMIT ?)",
-			cutoff, pruneChunk)
-		if res.Error != nil {
-			return total, res.Error
+		var res *gorm.DB
+		// One statement, so a busy refusal means it deleted nothing and may run again.
+		err := s.retryBusy(ctx, func() (bool, error) {
+			if s.kind == KindSQLite {
+				unlock, err := s.lockWrite(ctx)
+				if err != nil {
+					return false, err
+				}
+				defer unlock()
+			}
+			res = s.db.WithContext(ctx).Exec(
+				"DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE at < ? ORDER BY id LIMIT ?)",
+				cutoff, pruneChunk)
+			return true, res.Error
+		})
+		if err != nil {
+			return total, err
 		}
 		total += res.RowsAffected
 		if res.RowsAffected < pruneChunk {

@@ -36,7 +36,7 @@ func (s *Store) IssueKeySecret(ctx context.Context, keyName, actor string) (stri
 	}
 	secret := SecretPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
 	prefix := secret[:len(SecretPrefix)+6]
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		res := tx.Model(&models.Key{}).Where("name = ?", keyName).Updates(map[string]any{
 			"secret_hash": HashSecret(secret), "secret_prefix": prefix, "secret_issued_at": now, "updated_at": now,
@@ -92,7 +92,7 @@ func (s *Store) SetServerAuthHeaders(ctx context.Context, server string, headers
 		}
 		val = string(b)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		res := tx.Model(&models.Server{}).Where("name = ?", server).Updates(map[string]any{"auth_headers": val, "updated_at": now})
 		if res.Error != nil {

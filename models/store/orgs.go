@@ -37,7 +37,7 @@ type OrganizationUpdate struct {
 // exist; and models.Problems if the settings name unknown servers, groups, toolsets or tools.
 func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (int64, error) {
 	var rev int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		if err := lockPolicy(tx); err != nil {
 			return err
 		}

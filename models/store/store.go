@@ -35,7 +35,20 @@ type Store struct {
 	dsn  string
 	// now is the clock; tests may replace it.
 	now func() time.Time
+	// writeSem, a lock that can be waited for with a context, serialises this process's SQLite
+	// writes (see writeTx).
+	writeSem chan struct{}
+	// writeFreeUntil is when this process may next write to SQLite; guarded by writeSem.
+	writeFreeUntil time.Time
+	// onBusy, when set, is called before each retry of a write SQLite refused as busy (tests).
+	onBusy func(attempt int, err error)
 }
+
+// sqliteConns is the connection pool size on a SQLite file: one writer at a time (writeSem) and
+// readers beside it, which WAL lets run while it writes. With a single connection a 500-row
+// decision log batch waited for whatever read held it: 680 ms at the median, 1.55 s p99, beside
+// full loads of a 100,000-key policy, against 11 ms and 45 ms with four connections.
+const sqliteConns = 4
 
 // IsPostgresURL reports whether a database setting selects Postgres.
 func IsPostgresURL(s string) bool {
@@ -54,14 +67,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// Timestamps are written in UTC so SQLite and Postgres read back the same instants.
 		NowFunc: func() time.Time { return time.Now().UTC() },
 	}
-	s := &Store{dsn: dsn, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{dsn: dsn, now: func() time.Time { return time.Now().UTC() }, writeSem: make(chan struct{}, 1)}
 	var err error
 	if IsPostgresURL(dsn) {
 		s.kind = KindPostgres
 		s.db, err = gorm.Open(postgres.Open(dsn), cfg)
 	} else {
 		s.kind = KindSQLite
-		s.db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
+		var sdsn string
+		if sdsn, err = sqliteDSN(dsn); err != nil {
+			return nil, err
+		}
+		s.db, err = gorm.Open(sqlite.Open(sdsn), cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", s.kind, err)
@@ -70,11 +87,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.kind == KindSQLite {
-		// SQLite allows one writer; a single connection serialises writers instead of failing
-		// them with SQLITE_BUSY, and keeps ":memory:" one database.
+	switch {
+	case s.kind == KindSQLite && isMemory(dsn):
+		// Each connection to ":memory:" would be a database of its own.
 		sqlDB.SetMaxOpenConns(1)
-	} else {
+	case s.kind == KindSQLite:
+		sqlDB.SetMaxOpenConns(sqliteConns)
+		sqlDB.SetMaxIdleConns(sqliteConns)
+	default:
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
@@ -85,19 +105,54 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// sqliteDSN turns a path into a DSN that enforces foreign keys and waits on locks.
-func sqliteDSN(path string) string {
+// sqliteDSN turns a path into a DSN for concurrent use by this process and others (`warden
+// import` beside `warden serve`):
+//   - WAL journal: readers never block the writer nor the writer them, so the decision log and
+//     the revision poll keep going while an import writes. The default synchronous=FULL is kept,
+//     so an acknowledged commit (a revoked key, say) survives a power loss;
+//   - _txlock=immediate: every transaction not begun read-only (see readOnlyTx) takes the write
+//     lock at BEGIN, waiting busy_timeout for it, instead of reading under a read lock and
+//     failing with SQLITE_BUSY at its first write when another writer got in first;
+//   - busy_timeout: how long a write waits for the lock; and foreign keys enforced.
+//
+// The driver ignores _txlock when _time_format is also given, so neither may be set in path.
+func sqliteDSN(path string) (string, error) {
 	if path == "" {
 		path = "warden.db"
 	}
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
 	sep := "?"
-	if strings.Contains(path, "?") {
+	queryOnly := false
+	if i := strings.IndexByte(path, '?'); i >= 0 {
 		sep = "&"
+		given, err := url.ParseQuery(path[i+1:])
+		if err != nil {
+			return "", models.Errorf(models.EInvalid, "SQLite database %q: %v", path, err)
+		}
+		for _, k := range []string{"_txlock", "_time_format"} {
+			if given.Has(k) {
+				return "", models.Errorf(models.EInvalid, "SQLite database %q: %s is set by Warden (write transactions begin IMMEDIATE)", path, k)
+			}
+		}
+		for _, p := range given["_pragma"] {
+			queryOnly = queryOnly || strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), "query_only")
+		}
 	}
-	return path + sep + q.Encode()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if !queryOnly {
+		// A read-only open (OpenReadOnly) must leave the file as it found it: switching the
+		// journal to WAL rewrites the file's header.
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	q.Add("_txlock", "immediate")
+	return path + sep + q.Encode(), nil
+}
+
+// isMemory reports whether a SQLite setting names an in-memory database.
+func isMemory(path string) bool {
+	return path == ":memory:" || strings.HasPrefix(path, ":memory:?") || strings.HasPrefix(path, "file::memory:") ||
+		strings.Contains(path, "mode=memory")
 }
 
 // Kind returns KindSQLite or KindPostgres.

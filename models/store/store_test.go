@@ -278,8 +278,15 @@ func TestDemoImports(t *testing.T) {
 	})
 }
 
+// fileHash hashes a closed SQLite database. The database runs in WAL mode, where committed data
+// can sit in the -wal file beside it until a checkpoint; the last connection to close
+// checkpoints and removes that file, so the main file alone holds every commit. fileHash makes
+// sure of that (else a hash of the main file could miss a commit) and hashes it.
 func fileHash(t *testing.T, path string) [32]byte {
 	t.Helper()
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("%s-wal holds %d bytes after the store closed: commits may be missing from the file", path, fi.Size())
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -88,6 +88,18 @@ func Value(b []byte) (jsontext.Value, error) {
 	return v, nil
 }
 
+// ValueMangled is Value for a body from a peer whose strings need not be valid Unicode: invalid
+// UTF-8 and lone surrogate escapes ("\ud83d", as JavaScript writes a string cut inside an emoji)
+// are re-encoded as U+FFFD instead of refused. Every other rule holds. It suits bodies Warden
+// relays but does not decide on: no name Warden compares can match a mangled string.
+func ValueMangled(b []byte) (jsontext.Value, error) {
+	v := jsontext.Value(bytes.Clone(b))
+	if err := v.Format(jsontext.AllowInvalidUTF8(true)); err != nil {
+		return nil, diagnose(b, err)
+	}
+	return v, nil
+}
+
 // Members reads the members of the JSON object obj (a value returned by Value, or part of one)
 // in order, calling fn with each name and value; the value is only valid during the call. A
 // member whose name equals one of fields under case folding without being byte-equal is refused

@@ -111,3 +111,25 @@ func TestLastString(t *testing.T) {
 		}
 	}
 }
+
+// ValueMangled re-encodes strings that are not valid Unicode as U+FFFD and keeps every other rule.
+func TestValueMangled(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"t":"cut \ud83d"}`:     "{\"t\":\"cut \uFFFD\"}",
+		"{\"t\":\"a\xffb\"}":     "{\"t\":\"a\uFFFDb\"}",
+		`{"t" : "\ud83d\ude00"}`: "{\"t\":\"\U0001F600\"}",
+	} {
+		got, err := ValueMangled([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("ValueMangled(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		if _, err := Value([]byte(in)); err == nil && in != `{"t" : "\ud83d\ude00"}` {
+			t.Errorf("Value(%q) read it", in)
+		}
+	}
+	for _, in := range []string{`{"a":1,"a":2}`, `{"a":1} {}`, `{"a":`} {
+		if _, err := ValueMangled([]byte(in)); err == nil {
+			t.Errorf("ValueMangled(%q) read it", in)
+		}
+	}
+}
