@@ -46,9 +46,9 @@ func (h *Orgs) List(c *gin.Context) {
 			keys += len(v.Snapshot.TeamKeys(t))
 		}
 		a, _ := v.Snapshot.OrganizationAccess(o.Name)
-		st := views.Status{Label: "active"}
+		st := activeStatus
 		if o.Blocked {
-			st = views.Status{Label: "blocked", Tone: "bad", Title: "No team or key of this organization gets any MCP access"}
+			st = blockedStatus(resolver.LevelOrganization, resolver.LevelOrganization, o.Name)
 		}
 		rows[i] = views.OrgListRow{
 			Name: o.Name, MCP: o.MCP, DenyTools: len(o.DenyTools), Teams: len(teams), Keys: keys,

@@ -44,12 +44,12 @@ func (h *Teams) List(c *gin.Context) {
 			continue
 		}
 		a, _ := v.Snapshot.TeamAccess(t.Name)
-		st := views.Status{Label: "active"}
+		st := activeStatus
 		switch {
 		case t.Blocked:
-			st = views.Status{Label: "blocked", Tone: "bad", Title: "No key of this team gets any MCP access"}
+			st = blockedStatus(resolver.LevelTeam, resolver.LevelTeam, t.Name)
 		case orgBlocked[t.Organization]:
-			st = views.Status{Label: "blocked by organization", Tone: "bad", Title: "Organization " + t.Organization + " is blocked"}
+			st = blockedStatus(resolver.LevelTeam, resolver.LevelOrganization, t.Organization)
 		}
 		rows = append(rows, views.TeamRow{
 			Name: t.Name, Organization: t.Organization, MCP: t.MCP, DenyTools: len(t.DenyTools),
