@@ -486,24 +486,26 @@ func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput)
 		Org:            org,
 		Form:           form,
 		LoadedRevision: in.loaded,
-		Catalogue:      catalogueOf(v.Doc),
+		Catalogue:      catalogueOf(v),
 		Preview:        h.preview(v, in),
 	}
 }
 
-func catalogueOf(d *models.Document) views.Catalogue {
+// catalogueOf is what the settings form offers: every server with its tools (disabled ones
+// marked, as the resolver applies disabled_tools), access group and toolset.
+func catalogueOf(v *live.View) views.Catalogue {
 	var cat views.Catalogue
-	for _, s := range d.Servers {
-		cs := views.CatalogueServer{Name: s.Name, Public: s.Public, Tools: s.ToolNames(), Disabled: map[string]bool{}}
-		for _, t := range s.DisabledTools {
+	for _, s := range v.Snapshot.Servers() {
+		cs := views.CatalogueServer{Name: s.Name, Public: s.Public, Tools: s.AllTools(), Disabled: map[string]bool{}}
+		for _, t := range s.Disabled {
 			cs.Disabled[t] = true
 		}
 		cat.Servers = append(cat.Servers, cs)
 	}
-	for _, g := range d.AccessGroups {
+	for _, g := range v.Doc.AccessGroups {
 		cat.AccessGroups = append(cat.AccessGroups, views.NamedSet{Name: g.Name, Items: g.Servers})
 	}
-	for _, t := range d.Toolsets {
+	for _, t := range v.Doc.Toolsets {
 		cat.Toolsets = append(cat.Toolsets, views.NamedSet{Name: t.Name, Items: t.Tools})
 	}
 	return cat
@@ -549,7 +551,7 @@ func (h *Orgs) ToolLimit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	for _, s := range catalogueOf(v.Doc).Servers {
+	for _, s := range catalogueOf(v).Servers {
 		if s.Name == c.Param("server") {
 			render(c, http.StatusOK, views.ToolLimit(s, views.OrgForm{Servers: []string{s.Name}}))
 			return
