@@ -79,9 +79,6 @@ func (tb *tab) form() url.Values {
 	return f
 }
 
-// set replaces a field outside the panel (what a person changes in the form).
-func (tb *tab) set(name string, values ...string) { tb.outside[name] = values }
-
 // add selects one more value of a multi-valued field.
 func (tb *tab) add(name, value string) { tb.outside[name] = append(tb.outside[name], value) }
 

@@ -121,22 +121,6 @@ func countWords(c ImpactCount, sign string) string {
 	return strings.Join(parts, "  ")
 }
 
-// Headline is the preview's headline as text: "2 teams and 14 keys lose access · 1 team and
-// 3 keys gain access", or "No change". The panel renders the same words with emphasis.
-func Headline(lose, gain ImpactCount) string {
-	var parts []string
-	if lose.Any() {
-		parts = append(parts, ImpactWords(lose)+" lose access")
-	}
-	if gain.Any() {
-		parts = append(parts, ImpactWords(gain)+" gain access")
-	}
-	if len(parts) == 0 {
-		return "No change"
-	}
-	return strings.Join(parts, " · ")
-}
-
 // whyVals is the hx-vals JSON naming the principal a "Why?" request explains.
 func whyVals(kind, name string) string {
 	b, _ := json.Marshal(map[string]string{"kind": kind, "name": name})

@@ -28,6 +28,7 @@ import (
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 // testPolicy is the policy of the gateway tests. "everything" is the reference server's tool
@@ -276,7 +277,7 @@ func peersDir(t testing.TB) string {
 	return d
 }
 
-// requirePeers fails under CI and skips elsewhere when node or the fixture's packages are missing.
+// requirePeers fails under CI (any non-empty CI) and skips elsewhere when node or the fixture's packages are missing.
 func requirePeers(t testing.TB) string {
 	t.Helper()
 	dir := peersDir(t)
@@ -287,10 +288,7 @@ func requirePeers(t testing.TB) string {
 		missing = "the npm peers are not installed (run: npm ci --prefix " + dir + ")"
 	}
 	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MCP peers unavailable under CI: %s", missing)
-		}
-		t.Skipf("SKIPPING end-to-end test with real MCP peers: %s", missing)
+		testenv.Require(t, "end-to-end test with real MCP peers: %s", missing)
 	}
 	return dir
 }

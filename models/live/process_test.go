@@ -19,7 +19,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 var (
@@ -48,9 +48,11 @@ func wardenBinary(t *testing.T) string {
 		if binDir, binErr = os.MkdirTemp("", "warden-bin-"); binErr != nil {
 			return
 		}
+		// go test puts its own toolchain's bin first on the PATH of the test binary.
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binErr = fmt.Errorf("find the go command to build cmd/warden: %v", err)
+			return
 		}
 		binPath = filepath.Join(binDir, "warden")
 		out, err := exec.Command(goCmd, "build", "-o", binPath, "github.com/warden-mcp/warden/cmd/warden").CombinedOutput()
@@ -436,10 +438,7 @@ func startPostgres(t *testing.T) *pgServer {
 		p.bin = "/usr/lib/postgresql/15/bin"
 	}
 	if _, err := os.Stat(filepath.Join(p.bin, "initdb")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no initdb in %s (set WARDEN_TEST_PG_BIN): %v", p.bin, err)
-		}
-		t.Skipf("SKIPPING: no initdb in %s (set WARDEN_TEST_PG_BIN to Postgres's bin folder)", p.bin)
+		testenv.Require(t, "no initdb in %s (set WARDEN_TEST_PG_BIN to Postgres's bin folder): %v", p.bin, err)
 	}
 	var err error
 	if p.dir, err = os.MkdirTemp("", "warden-pg-"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // DecisionRecord is one enforcement decision as the decision log keeps it: every tools/call
@@ -103,6 +104,6 @@ func NewMetrics(age func() float64) *Metrics {
 	r.MustRegister(m.Decisions, m.GatewayLatency, m.UpstreamErrors, m.SnapshotRevision, m.SnapshotRebuild,
 		m.SnapshotAge, m.DecisionLogDropped,
 		m.SnapshotDegraded, m.SnapshotRebuildErrors, m.DecisionLogWritten, m.DecisionLogFlushErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

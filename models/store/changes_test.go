@@ -168,7 +168,6 @@ func TestChangesAskForReload(t *testing.T) {
 			t.Fatal(err)
 		}
 		reload(base, `server "jira": set_auth_headers`)
-		_, base = mustLoad(t, st)
 
 		// A server, an access group, a toolset.
 		for _, change := range []func(d *models.Document){

@@ -17,6 +17,7 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/testenv"
 )
 
 // EnvURL names the variable holding the Postgres server tests may create databases on.
@@ -61,10 +62,7 @@ func DSN(t testing.TB, kind string) string {
 	}
 	base := os.Getenv(EnvURL)
 	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set but CI is: Postgres tests must run in CI", EnvURL)
-		}
-		t.Skipf("SKIPPING Postgres test: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run it", EnvURL)
+		testenv.Require(t, "Postgres test: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run it", EnvURL)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
