@@ -292,37 +292,30 @@ func (s *Snapshot) sameWorld(doc *models.Document) bool {
 }
 
 func sameGroups(have, docs []models.AccessGroupDoc) bool {
-	m := map[string][]string{}
-	for _, g := range docs {
-		if _, dup := m[g.Name]; !dup {
-			m[g.Name] = g.Servers
-		}
-	}
-	if len(m) != len(have) {
-		return false
-	}
-	for _, g := range have {
-		x, ok := m[g.Name]
-		if !ok || !slices.Equal(x, g.Servers) {
-			return false
-		}
-	}
-	return true
+	return sameNamedLists(have, docs, func(g *models.AccessGroupDoc) (string, []string) { return g.Name, g.Servers })
 }
 
 func sameToolsets(have, docs []models.ToolsetDoc) bool {
+	return sameNamedLists(have, docs, func(t *models.ToolsetDoc) (string, []string) { return t.Name, t.Tools })
+}
+
+// sameNamedLists reports whether docs (first of each name wins, as in Build) hold the same
+// names, each with the same list, as have.
+func sameNamedLists[D any](have, docs []D, list func(*D) (string, []string)) bool {
 	m := map[string][]string{}
-	for _, t := range docs {
-		if _, dup := m[t.Name]; !dup {
-			m[t.Name] = t.Tools
+	for i := range docs {
+		name, items := list(&docs[i])
+		if _, dup := m[name]; !dup {
+			m[name] = items
 		}
 	}
 	if len(m) != len(have) {
 		return false
 	}
-	for _, t := range have {
-		x, ok := m[t.Name]
-		if !ok || !slices.Equal(x, t.Tools) {
+	for i := range have {
+		name, items := list(&have[i])
+		x, ok := m[name]
+		if !ok || !slices.Equal(x, items) {
 			return false
 		}
 	}

@@ -325,11 +325,7 @@ func (s *Snapshot) buildIndex() *index {
 func (b *builder) computeOrg(s *Snapshot, i int32) {
 	o := &s.orgs[i]
 	o.st = b.apply(b.initial, o.level)
-	if o.blocked {
-		o.final = b.in.empty
-	} else {
-		o.final = b.final(o.st)
-	}
+	o.final = b.result(o.st, o.blocked)
 }
 
 func (b *builder) computeTeam(s *Snapshot, i int32) {
@@ -340,11 +336,15 @@ func (b *builder) computeTeam(s *Snapshot, i int32) {
 		base, blocked = o.st, blocked || o.blocked
 	}
 	t.st = b.apply(base, t.level)
+	t.final = b.result(t.st, blocked)
+}
+
+// result is what a principal whose chain ends in st may use: nothing when blocked.
+func (b *builder) result(st *state, blocked bool) *tset {
 	if blocked {
-		t.final = b.in.empty
-	} else {
-		t.final = b.final(t.st)
+		return b.in.empty
 	}
+	return b.final(st)
 }
 
 func (b *builder) computeKey(s *Snapshot, i int32) {

@@ -225,44 +225,53 @@ func (l *loader) catalogue(tx *gorm.DB) error {
 		}
 	}
 
-	var groups []models.AccessGroup
-	if err := tx.Order("name").Find(&groups).Error; err != nil {
+	serverName := func(id int64) string { return l.names[models.KindServer][id] }
+	groups, groupServers, err := namedSets(tx, l, models.KindAccessGroup,
+		func(g *models.AccessGroup) (int64, string) { return g.ID, g.Name },
+		func(r *models.AccessGroupServer) (int64, string) { return r.AccessGroupID, serverName(r.ServerID) })
+	if err != nil {
 		return err
 	}
-	groupIdx := map[int64]int{}
 	for i, g := range groups {
-		l.remember(models.KindAccessGroup, g.ID, g.Name)
-		groupIdx[g.ID] = i
-		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g.Name})
+		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g, Servers: groupServers[i]})
 	}
-	var gs []models.AccessGroupServer
-	if err := tx.Find(&gs).Error; err != nil {
+	toolsets, toolsetTools, err := namedSets(tx, l, models.KindToolset,
+		func(t *models.Toolset) (int64, string) { return t.ID, t.Name },
+		func(r *models.ToolsetTool) (int64, string) { return r.ToolsetID, serverName(r.ServerID) + "/" + r.Tool })
+	if err != nil {
 		return err
 	}
-	for _, r := range gs {
-		g := &st.doc.AccessGroups[groupIdx[r.AccessGroupID]]
-		g.Servers = append(g.Servers, l.names[models.KindServer][r.ServerID])
-	}
-
-	var toolsets []models.Toolset
-	if err := tx.Order("name").Find(&toolsets).Error; err != nil {
-		return err
-	}
-	toolsetIdx := map[int64]int{}
 	for i, t := range toolsets {
-		l.remember(models.KindToolset, t.ID, t.Name)
-		toolsetIdx[t.ID] = i
-		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t.Name})
-	}
-	var tts []models.ToolsetTool
-	if err := tx.Find(&tts).Error; err != nil {
-		return err
-	}
-	for _, r := range tts {
-		t := &st.doc.Toolsets[toolsetIdx[r.ToolsetID]]
-		t.Tools = append(t.Tools, l.names[models.KindServer][r.ServerID]+"/"+r.Tool)
+		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t, Tools: toolsetTools[i]})
 	}
 	return nil
+}
+
+// namedSets reads a table of named sets (access groups, toolsets) by name, remembering each
+// set's id, and the table of their members: set gives a set row's id and name, member a member
+// row's set id and entry. It returns the names and each set's entries, in row order.
+func namedSets[S, M any](tx *gorm.DB, l *loader, kind string, set func(*S) (int64, string), member func(*M) (int64, string)) ([]string, [][]string, error) {
+	var sets []S
+	if err := tx.Order("name").Find(&sets).Error; err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(sets))
+	at := make(map[int64]int, len(sets))
+	for i := range sets {
+		id, name := set(&sets[i])
+		l.remember(kind, id, name)
+		names[i], at[id] = name, i
+	}
+	var members []M
+	if err := tx.Find(&members).Error; err != nil {
+		return nil, nil, err
+	}
+	entries := make([][]string, len(sets))
+	for i := range members {
+		id, entry := member(&members[i])
+		entries[at[id]] = append(entries[at[id]], entry)
+	}
+	return names, entries, nil
 }
 
 // loadOrganization loads the catalogue and one organization (nil doc.Organizations when it does
