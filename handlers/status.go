@@ -27,5 +27,14 @@ func blockedStatus(subject, by resolver.LevelKind, name string) views.Status {
 	return views.Status{Label: "blocked by organization", Tone: "bad", Title: "Organization " + name + " is blocked"}
 }
 
+// teamStatus is a team's state: blocked (by itself or its organization, as the resolver places
+// it; the innermost level is named, being the one the team's page can change) or active.
+func teamStatus(info resolver.TeamInfo) views.Status {
+	if n := len(info.BlockedBy); n > 0 {
+		return blockedStatus(resolver.LevelTeam, info.BlockedBy[n-1], info.Organization)
+	}
+	return activeStatus
+}
+
 // activeStatus is the status cell of a principal nothing blocks.
 var activeStatus = views.Status{Label: "active"}

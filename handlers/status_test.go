@@ -73,3 +73,27 @@ func TestBlockedStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestTeamStatus(t *testing.T) {
+	team := func(by ...resolver.LevelKind) resolver.TeamInfo {
+		return resolver.TeamInfo{Name: "platform", Organization: "acme", BlockedBy: by}
+	}
+	cases := []struct {
+		name string
+		info resolver.TeamInfo
+		want views.Status
+	}{
+		{"active", team(), views.Status{Label: "active"}},
+		{"blocked itself", team(resolver.LevelTeam),
+			views.Status{Label: "blocked", Tone: "bad", Title: "No key of this team gets any MCP access"}},
+		{"blocked by its organization", team(resolver.LevelOrganization),
+			views.Status{Label: "blocked by organization", Tone: "bad", Title: "Organization acme is blocked"}},
+		{"both: the team's own flag is named", team(resolver.LevelOrganization, resolver.LevelTeam),
+			views.Status{Label: "blocked", Tone: "bad", Title: "No key of this team gets any MCP access"}},
+	}
+	for _, tc := range cases {
+		if got := teamStatus(tc.info); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}

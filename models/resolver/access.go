@@ -296,6 +296,32 @@ func (s *Snapshot) KeyInfo(name string) (KeyInfo, bool) {
 	return info, true
 }
 
+// TeamInfo is where a team sits.
+type TeamInfo struct {
+	Name         string `json:"name"`
+	Organization string `json:"organization,omitempty"` // "" if none or not defined
+	// BlockedBy lists every level of the team's chain that is blocked, outermost first
+	// (organization, team): a blocked team's keys get no MCP access.
+	BlockedBy []LevelKind `json:"blocked_by,omitempty"`
+}
+
+// TeamInfo returns where a team sits; false if there is no such team.
+func (s *Snapshot) TeamInfo(name string) (TeamInfo, bool) {
+	i, ok := s.teamIdx[name]
+	if !ok {
+		return TeamInfo{}, false
+	}
+	t := &s.teams[i]
+	info := TeamInfo{Name: t.name, Organization: s.orgName(t.org)}
+	if t.org >= 0 && s.orgs[t.org].blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelOrganization)
+	}
+	if t.blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelTeam)
+	}
+	return info, true
+}
+
 // TeamOrganization returns a team's organization ("" if none); false if there is no such team.
 func (s *Snapshot) TeamOrganization(team string) (string, bool) {
 	i, ok := s.teamIdx[team]

@@ -125,6 +125,43 @@ func TestKeyInfoPlacement(t *testing.T) {
 	}
 }
 
+func TestTeamInfoPlacement(t *testing.T) {
+	cases := []struct {
+		name string
+		edit edit
+		team string
+		want TeamInfo
+	}{
+		{"in an organization", nil, "platform", TeamInfo{Name: "platform", Organization: "acme"}},
+		{"without organization", nil, "orphans", TeamInfo{Name: "orphans"}},
+		{"naming an organization the state lacks", team(func(t *models.TeamDoc) { t.Organization = "gone" }), "platform",
+			TeamInfo{Name: "platform"}},
+		{"blocked itself", team(func(t *models.TeamDoc) { t.Blocked = true }), "platform",
+			TeamInfo{Name: "platform", Organization: "acme", BlockedBy: []LevelKind{LevelTeam}}},
+		{"blocked by its organization", org(func(o *models.OrganizationDoc) { o.Blocked = true }), "platform",
+			TeamInfo{Name: "platform", Organization: "acme", BlockedBy: []LevelKind{LevelOrganization}}},
+		{"both, outermost first", func(d *models.Document) { d.Organizations[0].Blocked, d.Teams[0].Blocked = true, true }, "platform",
+			TeamInfo{Name: "platform", Organization: "acme", BlockedBy: []LevelKind{LevelOrganization, LevelTeam}}},
+		{"an organization blocked elsewhere", org(func(o *models.OrganizationDoc) { o.Blocked = true }), "orphans",
+			TeamInfo{Name: "orphans"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := base()
+			if tc.edit != nil {
+				tc.edit(d)
+			}
+			got, ok := Build(d).TeamInfo(tc.team)
+			if !ok || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("TeamInfo(%q) = %+v, %v; want %+v", tc.team, got, ok, tc.want)
+			}
+		})
+	}
+	if _, ok := Build(base()).TeamInfo("nobody"); ok {
+		t.Error("TeamInfo of an unknown team reports it exists")
+	}
+}
+
 func TestServerCatalogue(t *testing.T) {
 	d := base()
 	d.Servers[1].DisabledTools = []string{"get_ticket", "no_such_tool"} // jira
