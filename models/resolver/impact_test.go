@@ -75,13 +75,35 @@ func TestByTool(t *testing.T) {
 	}
 }
 
+// placementCase is one row of the KeyInfo and TeamInfo tables: the info of principal of after
+// edit is applied to base().
+type placementCase[T any] struct {
+	name      string
+	edit      edit
+	principal string
+	want      T
+}
+
+func checkPlacement[T any](t *testing.T, what string, info func(*Snapshot, string) (T, bool), cases []placementCase[T]) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := base()
+			if tc.edit != nil {
+				tc.edit(d)
+			}
+			got, ok := info(Build(d), tc.principal)
+			if !ok || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s(%q) = %+v, %v; want %+v", what, tc.principal, got, ok, tc.want)
+			}
+		})
+	}
+	if _, ok := info(Build(base()), "nobody"); ok {
+		t.Errorf("%s of an unknown name reports it exists", what)
+	}
+}
+
 func TestKeyInfoPlacement(t *testing.T) {
-	cases := []struct {
-		name string
-		edit edit
-		key  string
-		want KeyInfo
-	}{
+	checkPlacement(t, "KeyInfo", (*Snapshot).KeyInfo, []placementCase[KeyInfo]{
 		{"key in a team: the team's organization", nil, "ci",
 			KeyInfo{Name: "ci", Organization: "acme", Team: "platform"}},
 		{"teamless key: its own organization", nil, "solo", KeyInfo{Name: "solo", Organization: "acme"}},
@@ -107,31 +129,11 @@ func TestKeyInfoPlacement(t *testing.T) {
 			BlockedBy: []LevelKind{LevelOrganization, LevelTeam, LevelKey}}},
 		{"another team blocked: not this key", team(func(t *models.TeamDoc) { t.Blocked = true }), "solo",
 			KeyInfo{Name: "solo", Organization: "acme"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			d := base()
-			if tc.edit != nil {
-				tc.edit(d)
-			}
-			got, ok := Build(d).KeyInfo(tc.key)
-			if !ok || !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("KeyInfo(%q) = %+v, %v; want %+v", tc.key, got, ok, tc.want)
-			}
-		})
-	}
-	if _, ok := Build(base()).KeyInfo("nobody"); ok {
-		t.Error("KeyInfo of an unknown key reports it exists")
-	}
+	})
 }
 
 func TestTeamInfoPlacement(t *testing.T) {
-	cases := []struct {
-		name string
-		edit edit
-		team string
-		want TeamInfo
-	}{
+	checkPlacement(t, "TeamInfo", (*Snapshot).TeamInfo, []placementCase[TeamInfo]{
 		{"in an organization", nil, "platform", TeamInfo{Name: "platform", Organization: "acme"}},
 		{"without organization", nil, "orphans", TeamInfo{Name: "orphans"}},
 		{"naming an organization the state lacks", team(func(t *models.TeamDoc) { t.Organization = "gone" }), "platform",
@@ -144,22 +146,7 @@ func TestTeamInfoPlacement(t *testing.T) {
 			TeamInfo{Name: "platform", Organization: "acme", BlockedBy: []LevelKind{LevelOrganization, LevelTeam}}},
 		{"an organization blocked elsewhere", org(func(o *models.OrganizationDoc) { o.Blocked = true }), "orphans",
 			TeamInfo{Name: "orphans"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			d := base()
-			if tc.edit != nil {
-				tc.edit(d)
-			}
-			got, ok := Build(d).TeamInfo(tc.team)
-			if !ok || !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("TeamInfo(%q) = %+v, %v; want %+v", tc.team, got, ok, tc.want)
-			}
-		})
-	}
-	if _, ok := Build(base()).TeamInfo("nobody"); ok {
-		t.Error("TeamInfo of an unknown team reports it exists")
-	}
+	})
 }
 
 func TestServerCatalogue(t *testing.T) {
