@@ -20,31 +20,15 @@ func (h *Groups) List(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	type serverInfo struct {
-		tools  int // catalogue tools, disabled ones excluded
-		public bool
-	}
-	servers := make(map[string]serverInfo, len(v.Doc.Servers))
-	for _, s := range v.Doc.Servers {
-		disabled := map[string]bool{}
-		for _, t := range s.DisabledTools {
-			disabled[t] = true
-		}
-		n := 0
-		for _, t := range s.Tools {
-			if !disabled[t.Name] {
-				n++
-			}
-		}
-		servers[s.Name] = serverInfo{tools: n, public: s.Public}
-	}
+	servers := serverCatalogues(v)
 	rows := make([]views.GroupRow, len(v.Doc.AccessGroups))
 	for i, g := range v.Doc.AccessGroups {
 		row := views.GroupRow{Name: g.Name}
 		for _, s := range g.Servers {
-			si, ok := servers[s]
-			row.Servers = append(row.Servers, views.GroupServer{Name: s, Tools: si.tools, Public: si.public, Missing: !ok})
-			row.Tools += si.tools
+			sc, ok := servers[s]
+			// Only the effective catalogue (disabled tools excluded) is granted.
+			row.Servers = append(row.Servers, views.GroupServer{Name: s, Tools: len(sc.Tools), Public: sc.Public, Missing: !ok})
+			row.Tools += len(sc.Tools)
 		}
 		rows[i] = row
 	}

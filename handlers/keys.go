@@ -34,31 +34,34 @@ func (h *Keys) List(c *gin.Context) {
 	team, org := c.Query("team"), c.Query("org")
 	page := pageParam(c)
 	match := matcher(q)
-	pl := newPlacement(v.Doc)
 
 	// One pass over the keys (sorted by name) counts the matches and keeps this page's.
 	start := (page - 1) * keysPerPage
-	var picked []*models.KeyDoc
+	type pick struct {
+		doc  *models.KeyDoc
+		info resolver.KeyInfo
+	}
+	var picked []pick
 	total := 0
 	for i := range v.Doc.Keys {
 		k := &v.Doc.Keys[i]
-		keyOrg := pl.org(k)
-		if (team != "" && k.Team != team) || (org != "" && keyOrg != org) || !match(k.Name, k.Team, keyOrg) {
+		info, _ := v.Snapshot.KeyInfo(k.Name)
+		if (team != "" && k.Team != team) || (org != "" && info.Organization != org) || !match(k.Name, k.Team, info.Organization) {
 			continue
 		}
 		if total >= start && len(picked) < keysPerPage {
-			picked = append(picked, k)
+			picked = append(picked, pick{k, info})
 		}
 		total++
 	}
 	now := time.Now()
 	rows := make([]views.KeyRow, 0, len(picked))
-	for _, k := range picked {
-		info, _ := v.Snapshot.KeyInfo(k.Name)
+	for _, p := range picked {
+		k, info := p.doc, p.info
 		a, _ := v.Snapshot.KeyAccess(k.Name)
 		rows = append(rows, views.KeyRow{
 			Name: k.Name, Team: info.Team, Organization: info.Organization, Agent: k.Agent, MCP: k.MCP,
-			Access: accessSummary(a), Status: pl.status(k, info, now),
+			Access: accessSummary(a), Status: keyStatus(k, info, now),
 		})
 	}
 
@@ -103,12 +106,11 @@ func (h *Keys) Show(c *gin.Context) {
 	a, _ := v.Snapshot.KeyAccess(name)
 	ex, _ := v.Snapshot.ExplainPrincipal(resolver.KindKey, name)
 	now := time.Now()
-	pl := newPlacement(v.Doc)
 	p := views.KeyDetailProps{
 		Layout: views.LayoutProps{Title: "Key " + name, Nav: "keys", Revision: v.Revision, Flash: popFlash(c)},
 		Name:   name, Team: info.Team, Organization: info.Organization, Agent: k.Agent,
-		AgentMissing: k.Agent != "" && !pl.agents[k.Agent],
-		Status:       pl.status(k, info, now),
+		AgentMissing: info.AgentMissing,
+		Status:       keyStatus(k, info, now),
 		ExpiresAt:    k.ExpiresAt,
 		MCP:          k.MCP, DenyTools: k.DenyTools,
 		Summary: accessSummary(a), Access: accessRows(a), Explanation: ex.Lines(),
@@ -143,55 +145,21 @@ func findKey(v *live.View, name string) *models.KeyDoc {
 	return nil
 }
 
-// placement knows, from the document, each team's organization and which teams and
-// organizations are blocked, so a key's row needs no lookup in the snapshot to be filtered.
-type placement struct {
-	teamOrg     map[string]string
-	teamBlocked map[string]bool
-	orgBlocked  map[string]bool
-	agents      map[string]bool
-}
-
-func newPlacement(d *models.Document) placement {
-	p := placement{teamOrg: map[string]string{}, teamBlocked: map[string]bool{}, orgBlocked: map[string]bool{},
-		agents: map[string]bool{}}
-	for _, t := range d.Teams {
-		p.teamOrg[t.Name], p.teamBlocked[t.Name] = t.Organization, t.Blocked
-	}
-	for _, o := range d.Organizations {
-		p.orgBlocked[o.Name] = o.Blocked
-	}
-	for _, a := range d.Agents {
-		p.agents[a.Name] = true
-	}
-	return p
-}
-
-// org is a key's effective organization: its team's, or its own when it has no team.
-func (p placement) org(k *models.KeyDoc) string {
-	if k.Team != "" {
-		if o, ok := p.teamOrg[k.Team]; ok {
-			return o
+// keyStatus is a key's state: blocked (by itself, its team or its organization, as the
+// resolver places it; the innermost level is named, being the one this key's page can change),
+// expired, expiring, or active.
+func keyStatus(k *models.KeyDoc, info resolver.KeyInfo, now time.Time) views.Status {
+	if n := len(info.BlockedBy); n > 0 {
+		by, name := info.BlockedBy[n-1], info.Organization
+		if by == resolver.LevelTeam {
+			name = info.Team
 		}
-	}
-	return k.Organization
-}
-
-// status is a key's state: blocked (by itself, its team or its organization), expired,
-// expiring, or active.
-func (p placement) status(k *models.KeyDoc, info resolver.KeyInfo, now time.Time) views.Status {
-	switch {
-	case k.Blocked:
-		return views.Status{Label: "blocked", Tone: "bad", Title: "The key is blocked: it gets no MCP access"}
-	case info.Blocked && p.teamBlocked[info.Team]:
-		return views.Status{Label: "blocked by team", Tone: "bad", Title: "Team " + info.Team + " is blocked"}
-	case info.Blocked:
-		return views.Status{Label: "blocked by organization", Tone: "bad", Title: "Organization " + info.Organization + " is blocked"}
+		return blockedStatus(resolver.LevelKey, by, name)
 	}
 	t, ok := expiry(k)
 	switch {
 	case !ok:
-		return views.Status{Label: "active"}
+		return activeStatus
 	case t.IsZero():
 		return views.Status{Label: "expiry unreadable", Tone: "bad",
 			Title: "expires_at " + k.ExpiresAt + " is not an RFC 3339 time: the gateway refuses every call with it"}

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
-	"sort"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,15 +31,6 @@ type Orgs struct {
 	State PolicyState
 }
 
-// Preview paging: groups (teams) a page, and changed keys listed per team; the rest is counted,
-// so a preview of a 20,000-key organization stays a small response.
-const (
-	groupsPerPage = 20
-	keysPerGroup  = 10
-	toolRows      = 50
-	chipsPerRow   = 12
-)
-
 // List shows every organization.
 func (h *Orgs) List(c *gin.Context) {
 	v, err := h.State.View()
@@ -58,9 +46,9 @@ func (h *Orgs) List(c *gin.Context) {
 			keys += len(v.Snapshot.TeamKeys(t))
 		}
 		a, _ := v.Snapshot.OrganizationAccess(o.Name)
-		st := views.Status{Label: "active"}
+		st := activeStatus
 		if o.Blocked {
-			st = views.Status{Label: "blocked", Tone: "bad", Title: "No team or key of this organization gets any MCP access"}
+			st = blockedStatus(resolver.LevelOrganization, resolver.LevelOrganization, o.Name)
 		}
 		rows[i] = views.OrgListRow{
 			Name: o.Name, MCP: o.MCP, DenyTools: len(o.DenyTools), Teams: len(teams), Keys: keys,
@@ -496,222 +484,29 @@ func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput)
 		Org:            org,
 		Form:           form,
 		LoadedRevision: in.loaded,
-		Catalogue:      catalogueOf(v.Doc),
+		Catalogue:      catalogueOf(v),
 		Preview:        h.preview(v, in),
 	}
 }
 
-func catalogueOf(d *models.Document) views.Catalogue {
+// catalogueOf is what the settings form offers: every server with its tools (disabled ones
+// marked, as the resolver applies disabled_tools), access group and toolset.
+func catalogueOf(v *live.View) views.Catalogue {
 	var cat views.Catalogue
-	for _, s := range d.Servers {
-		cs := views.CatalogueServer{Name: s.Name, Public: s.Public, Tools: s.ToolNames(), Disabled: map[string]bool{}}
-		for _, t := range s.DisabledTools {
+	for _, s := range v.Snapshot.Servers() {
+		cs := views.CatalogueServer{Name: s.Name, Public: s.Public, Tools: s.AllTools(), Disabled: map[string]bool{}}
+		for _, t := range s.Disabled {
 			cs.Disabled[t] = true
 		}
 		cat.Servers = append(cat.Servers, cs)
 	}
-	for _, g := range d.AccessGroups {
+	for _, g := range v.Doc.AccessGroups {
 		cat.AccessGroups = append(cat.AccessGroups, views.NamedSet{Name: g.Name, Items: g.Servers})
 	}
-	for _, t := range d.Toolsets {
+	for _, t := range v.Doc.Toolsets {
 		cat.Toolsets = append(cat.Toolsets, views.NamedSet{Name: t.Name, Items: t.Tools})
 	}
 	return cat
-}
-
-// preview turns the resolver's diff into the panel's rows: the headline, impact by tool and
-// impact by team with keys nested, paged and filtered.
-func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
-	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
-	p.EmptyLimit = in.org.MCP.IsEmpty()
-	if in.stored {
-		return p
-	}
-	if len(in.problems) > 0 {
-		p.Problems, p.EmptyLimit = in.problems, false
-		return p
-	}
-	diff, _, probs := h.diff(v, in.org)
-	if len(probs) > 0 {
-		p.Problems = probs
-		p.EmptyLimit = false
-		return p
-	}
-	sum := diff.Summary
-	p.Lose = views.ImpactCount{Teams: sum.TeamsLosing, Keys: sum.KeysLosing, Org: sum.OrganizationsLosing > 0}
-	p.Gain = views.ImpactCount{Teams: sum.TeamsGaining, Keys: sum.KeysGaining, Org: sum.OrganizationsGaining > 0}
-	p.ByTool = byTool(diff)
-	if len(p.ByTool) > toolRows {
-		p.ByTool, p.MoreTools = p.ByTool[:toolRows], len(p.ByTool)-toolRows
-	}
-	impact := func(d resolver.PrincipalDiff) views.PrincipalImpact {
-		r := views.PrincipalImpact{Kind: string(d.Kind), Name: d.Name}
-		budget := chipsPerRow
-		r.Lost, r.MoreLost = serverTools(d.Lost, &budget)
-		r.Gained, r.MoreGained = serverTools(d.Gained, &budget)
-		return r
-	}
-
-	// Group teams and keys; the organization's own row stands apart.
-	type group struct {
-		team string
-		row  *resolver.PrincipalDiff
-		keys []resolver.PrincipalDiff
-	}
-	groups := map[string]*group{}
-	get := func(team string) *group {
-		g := groups[team]
-		if g == nil {
-			g = &group{team: team}
-			groups[team] = g
-		}
-		return g
-	}
-	for i := range diff.Principals {
-		d := &diff.Principals[i]
-		switch d.Kind {
-		case resolver.KindOrganization:
-			r := impact(*d)
-			p.OrgRow = &r
-		case resolver.KindTeam:
-			get(d.Name).row = d
-		case resolver.KindKey:
-			get(d.Team).keys = append(get(d.Team).keys, *d)
-		}
-	}
-	names := make([]string, 0, len(groups))
-	for n := range groups {
-		names = append(names, n)
-	}
-	// Teams by name; keys without a team last.
-	sort.Slice(names, func(i, j int) bool {
-		if (names[i] == "") != (names[j] == "") {
-			return names[j] == ""
-		}
-		return names[i] < names[j]
-	})
-	filter := strings.ToLower(in.filter)
-	match := func(s string) bool { return filter == "" || strings.Contains(strings.ToLower(s), filter) }
-	limit := in.page * groupsPerPage
-	for _, n := range names {
-		g := groups[n]
-		keys := g.keys
-		if !match(n) {
-			keys = nil
-			for _, k := range g.keys {
-				if match(k.Name) {
-					keys = append(keys, k)
-				}
-			}
-			if len(keys) == 0 {
-				continue
-			}
-		}
-		p.TotalGroups++
-		if len(p.Groups) >= limit {
-			continue
-		}
-		vg := views.GroupImpact{Team: n}
-		if g.row != nil && match(n) {
-			r := impact(*g.row)
-			vg.Row = &r
-		}
-		for i, k := range keys {
-			if i == keysPerGroup {
-				vg.MoreKeys = len(keys) - keysPerGroup
-				break
-			}
-			vg.Keys = append(vg.Keys, impact(k))
-		}
-		p.Groups = append(p.Groups, vg)
-	}
-	p.ShownGroups = len(p.Groups)
-	if p.ShownGroups < p.TotalGroups {
-		p.NextPage = in.page + 1
-	}
-	return p
-}
-
-// byTool counts, per server/tool, the principals that lose and gain it, most lost first.
-//
-// A 20,000-key diff holds millions of (principal, tool) pairs, but the resolver shares one
-// Access value between the principals whose change is the same, so the pairs are counted once
-// per distinct Access and multiplied.
-func byTool(diff resolver.DiffResult) []views.ToolImpact {
-	type tally struct {
-		access resolver.Access
-		count  views.ImpactCount
-	}
-	lost, gained := map[unsafe.Pointer]*tally{}, map[unsafe.Pointer]*tally{}
-	count := func(m map[unsafe.Pointer]*tally, a resolver.Access, kind resolver.PrincipalKind) {
-		if len(a) == 0 {
-			return
-		}
-		id := reflect.ValueOf(a).UnsafePointer()
-		t := m[id]
-		if t == nil {
-			t = &tally{access: a}
-			m[id] = t
-		}
-		t.count.Add(string(kind))
-	}
-	for _, d := range diff.Principals {
-		count(lost, d.Lost, d.Kind)
-		count(gained, d.Gained, d.Kind)
-	}
-	type key struct{ s, t string }
-	rows := map[key]*views.ToolImpact{}
-	spread := func(m map[unsafe.Pointer]*tally, side func(*views.ToolImpact) *views.ImpactCount) {
-		for _, t := range m {
-			for s, tools := range t.access {
-				for _, tool := range tools {
-					r := rows[key{s, tool}]
-					if r == nil {
-						r = &views.ToolImpact{Server: s, Tool: tool}
-						rows[key{s, tool}] = r
-					}
-					side(r).Merge(t.count)
-				}
-			}
-		}
-	}
-	spread(lost, func(r *views.ToolImpact) *views.ImpactCount { return &r.Lost })
-	spread(gained, func(r *views.ToolImpact) *views.ImpactCount { return &r.Gained })
-	out := make([]views.ToolImpact, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, *r)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Lost.Size() != b.Lost.Size() {
-			return a.Lost.Size() > b.Lost.Size()
-		}
-		if wa, wb := a.Lost.Size()+a.Gained.Size(), b.Lost.Size()+b.Gained.Size(); wa != wb {
-			return wa > wb
-		}
-		if a.Server != b.Server {
-			return a.Server < b.Server
-		}
-		return a.Tool < b.Tool
-	})
-	return out
-}
-
-// serverTools lists a's tools as chips, at most *budget of them; it returns how many were left
-// out and spends the budget.
-func serverTools(a resolver.Access, budget *int) ([]views.ServerTools, int) {
-	var out []views.ServerTools
-	more := 0
-	for _, s := range a.Servers() {
-		tools := a[s]
-		n := min(len(tools), *budget)
-		if n > 0 {
-			out = append(out, views.ServerTools{Server: s, Tools: tools[:n]})
-		}
-		*budget -= n
-		more += len(tools) - n
-	}
-	return out, more
 }
 
 // Why explains one principal's access now and with the posted draft saved; the preview fetches
@@ -754,47 +549,13 @@ func (h *Orgs) ToolLimit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	for _, s := range catalogueOf(v.Doc).Servers {
+	for _, s := range catalogueOf(v).Servers {
 		if s.Name == c.Param("server") {
 			render(c, http.StatusOK, views.ToolLimit(s, views.OrgForm{Servers: []string{s.Name}}))
 			return
 		}
 	}
 	fail(c, models.Errorf(models.ENotFound, "unknown server %q", c.Param("server")))
-}
-
-// savedSummary says in one sentence what a saved change did to access, naming the tool when
-// only one changed: "14 keys lost access to github/delete_repo."
-func savedSummary(diff resolver.DiffResult) string {
-	if diff.Empty() {
-		return "no team or key gains or loses access."
-	}
-	tools := byTool(diff)
-	var lostTools, gainedTools []string
-	for _, t := range tools {
-		if t.Lost.Any() {
-			lostTools = append(lostTools, t.Server+"/"+t.Tool)
-		}
-		if t.Gained.Any() {
-			gainedTools = append(gainedTools, t.Server+"/"+t.Tool)
-		}
-	}
-	s := diff.Summary
-	var parts []string
-	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsLosing > 0, Teams: s.TeamsLosing, Keys: s.KeysLosing}); who != "" {
-		parts = append(parts, who+" lost access to "+toolWords(lostTools))
-	}
-	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsGaining > 0, Teams: s.TeamsGaining, Keys: s.KeysGaining}); who != "" {
-		parts = append(parts, who+" gained access to "+toolWords(gainedTools))
-	}
-	return strings.Join(parts, "; ") + "."
-}
-
-func toolWords(tools []string) string {
-	if len(tools) == 1 {
-		return tools[0]
-	}
-	return strconv.Itoa(len(tools)) + " tools"
 }
 
 // actorOf names who made a change in the audit log. The console has no sign-in yet, so every

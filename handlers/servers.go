@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/views"
 )
 
@@ -39,10 +42,14 @@ func (h *Servers) List(c *gin.Context) {
 			}
 		}
 	}
+	cats := serverCatalogues(v)
 	rows := make([]views.ServerRow, len(v.Doc.Servers))
 	for i, s := range v.Doc.Servers {
+		sc := cats[s.Name]
+		disabled := slices.Concat(sc.Disabled, sc.UnknownDisabled)
+		slices.Sort(disabled)
 		rows[i] = views.ServerRow{
-			Name: s.Name, URL: s.URL, Public: s.Public, Tools: len(s.Tools), Disabled: s.DisabledTools,
+			Name: s.Name, URL: s.URL, Public: s.Public, Tools: len(s.Tools), Disabled: disabled,
 			AccessGroups: groups[s.Name], Toolsets: toolsets[s.Name],
 		}
 	}
@@ -72,23 +79,13 @@ func (h *Servers) Show(c *gin.Context) {
 		notFound(c, "MCP server", name)
 		return
 	}
-	disabled := map[string]bool{}
-	for _, t := range srv.DisabledTools {
-		disabled[t] = true
-	}
+	sc, _ := v.Snapshot.Server(name)
 	p := views.ServerDetailProps{
 		Layout: views.LayoutProps{Title: "MCP server " + name, Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
-		Name:   name, URL: srv.URL, Public: srv.Public,
+		Name:   name, URL: srv.URL, Public: srv.Public, UnknownDisabled: sc.UnknownDisabled,
 	}
-	inCatalogue := map[string]bool{}
 	for _, t := range srv.Tools {
-		inCatalogue[t.Name] = true
-		p.Tools = append(p.Tools, views.ToolRow{Name: t.Name, Description: t.Description, Schema: indentJSON(t.InputSchema), Disabled: disabled[t.Name]})
-	}
-	for _, t := range srv.DisabledTools {
-		if !inCatalogue[t] {
-			p.UnknownDisabled = append(p.UnknownDisabled, t)
-		}
+		p.Tools = append(p.Tools, views.ToolRow{Name: t.Name, Description: t.Description, Schema: indentJSON(t.InputSchema), Disabled: sc.IsDisabled(t.Name)})
 	}
 	for _, g := range v.Doc.AccessGroups {
 		for _, s := range g.Servers {
@@ -120,4 +117,14 @@ func indentJSON(s string) string {
 		return s
 	}
 	return b.String()
+}
+
+// serverCatalogues is every server's catalogue as the resolver applies it, by name.
+func serverCatalogues(v *live.View) map[string]resolver.ServerCatalogue {
+	all := v.Snapshot.Servers()
+	out := make(map[string]resolver.ServerCatalogue, len(all))
+	for _, sc := range all {
+		out[sc.Name] = sc
+	}
+	return out
 }

@@ -28,10 +28,6 @@ func (h *Teams) List(c *gin.Context) {
 	q := strings.TrimSpace(c.Query("q"))
 	match := matcher(q)
 
-	orgBlocked := make(map[string]bool, len(v.Doc.Organizations))
-	for _, o := range v.Doc.Organizations {
-		orgBlocked[o.Name] = o.Blocked
-	}
 	keys := make(map[string]int, len(v.Doc.Teams))
 	for i := range v.Doc.Keys {
 		if t := v.Doc.Keys[i].Team; t != "" {
@@ -44,16 +40,10 @@ func (h *Teams) List(c *gin.Context) {
 			continue
 		}
 		a, _ := v.Snapshot.TeamAccess(t.Name)
-		st := views.Status{Label: "active"}
-		switch {
-		case t.Blocked:
-			st = views.Status{Label: "blocked", Tone: "bad", Title: "No key of this team gets any MCP access"}
-		case orgBlocked[t.Organization]:
-			st = views.Status{Label: "blocked by organization", Tone: "bad", Title: "Organization " + t.Organization + " is blocked"}
-		}
+		info, _ := v.Snapshot.TeamInfo(t.Name)
 		rows = append(rows, views.TeamRow{
 			Name: t.Name, Organization: t.Organization, MCP: t.MCP, DenyTools: len(t.DenyTools),
-			Keys: keys[t.Name], Access: accessSummary(a), Status: st,
+			Keys: keys[t.Name], Access: accessSummary(a), Status: teamStatus(info),
 		})
 	}
 	p := views.TeamListProps{

@@ -22,27 +22,16 @@ func (h *Toolsets) List(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	type serverInfo struct{ tools, disabled map[string]bool }
-	servers := make(map[string]serverInfo, len(v.Doc.Servers))
-	for _, s := range v.Doc.Servers {
-		si := serverInfo{tools: map[string]bool{}, disabled: map[string]bool{}}
-		for _, t := range s.Tools {
-			si.tools[t.Name] = true
-		}
-		for _, t := range s.DisabledTools {
-			si.disabled[t] = true
-		}
-		servers[s.Name] = si
-	}
+	servers := serverCatalogues(v)
 	unavailable := func(server, tool string) string {
-		si, ok := servers[server]
+		sc, ok := servers[server]
 		switch {
 		case !ok:
 			return "No server is named " + server
-		case !si.tools[tool]:
-			return server + " has no tool " + tool
-		case si.disabled[tool]:
+		case sc.IsDisabled(tool):
 			return "Disabled on " + server
+		case !sc.Enabled(tool):
+			return server + " has no tool " + tool
 		}
 		return ""
 	}

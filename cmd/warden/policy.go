@@ -30,79 +30,105 @@ func runPolicy(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags(e, "policy "+sub)
-	src := documentSource{}
 	switch sub {
-	case "validate", "access", "check":
-		fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
-		fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
-	case "diff":
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, policyUsage)
 		return exitOK
-	default:
+	}
+	run, ok := policyCommands[sub]
+	if !ok {
 		fmt.Fprintf(e.stderr, "warden policy: unknown command %q\n\n%s", sub, policyUsage)
 		return exitUsage
 	}
-	switch sub {
-	case "validate":
-		if code, ok := parseFlags(fs, args); !ok {
-			return code
-		}
-		if _, err := src.load(ctx); err != nil {
-			return fail(e, "policy validate", err)
-		}
-		return exitOK
-	case "access":
-		if code, ok := parseFlags(fs, args); !ok {
-			return code
-		}
-		doc, err := src.load(ctx)
-		if err != nil {
-			return fail(e, "policy access", err)
-		}
-		return writeJSON(e, resolver.Build(doc).AllAccess())
-	case "check":
-		var r resolver.Request
-		fs.StringVar(&r.Key, "key", "", "key name (required)")
-		fs.StringVar(&r.Server, "server", "", "server name (required)")
-		fs.StringVar(&r.Tool, "tool", "", "tool name (required)")
-		fs.StringVar(&r.EndUser, "end-user", "", "end user named by the request")
-		fs.StringVar(&r.Agent, "agent", "", "agent named by the request")
-		if code, ok := parseFlags(fs, args); !ok {
-			return code
-		}
-		if err := requireFlags(fs, "key", "server", "tool"); err != nil {
-			return fail(e, "policy check", err)
-		}
-		doc, err := src.load(ctx)
-		if err != nil {
-			return fail(e, "policy check", err)
-		}
-		ex, err := resolver.Build(doc).Explain(r)
-		if err != nil {
-			return fail(e, "policy check", models.Errorf(models.EInvalid, "%v", err))
-		}
-		var decidedBy *string
-		if !ex.Decision.Allowed {
-			s := string(ex.Decision.DecidedBy)
-			decidedBy = &s
-		}
-		code := writeJSON(e, struct {
-			Allowed     bool                 `json:"allowed"`
-			DecidedBy   *string              `json:"decided_by"`
-			Reason      string               `json:"reason,omitempty"`
-			Explanation resolver.Explanation `json:"explanation"`
-		}{ex.Decision.Allowed, decidedBy, ex.Decision.Reason(r), ex})
-		if code != exitOK {
-			return code
-		}
-		if !ex.Decision.Allowed {
-			return exitFailure
-		}
-		return exitOK
+	return run(ctx, e, newFlags(e, "policy "+sub), args)
+}
+
+// policyCommands are the policy subcommands, each given its flag set.
+var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSet, args []string) int{
+	"validate": runPolicyValidate,
+	"access":   runPolicyAccess,
+	"check":    runPolicyCheck,
+	"diff":     runPolicyDiff,
+}
+
+// sourceFlags adds -f and --db, the document a subcommand reads.
+func sourceFlags(fs *flag.FlagSet) *documentSource {
+	src := &documentSource{}
+	fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
+	fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	return src
+}
+
+// runPolicyValidate exits 0 for a valid document, or 2 with every problem on stderr.
+func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
+	src := sourceFlags(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	// diff
+	if _, err := src.load(ctx); err != nil {
+		return fail(e, "policy validate", err)
+	}
+	return exitOK
+}
+
+// runPolicyAccess prints the effective access of every organization, team and key.
+func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
+	src := sourceFlags(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	doc, err := src.load(ctx)
+	if err != nil {
+		return fail(e, "policy access", err)
+	}
+	return writeJSON(e, resolver.Build(doc).AllAccess())
+}
+
+// runPolicyCheck prints one decision with its explanation; it exits 0 when allowed, 1 when denied.
+func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
+	src := sourceFlags(fs)
+	var r resolver.Request
+	fs.StringVar(&r.Key, "key", "", "key name (required)")
+	fs.StringVar(&r.Server, "server", "", "server name (required)")
+	fs.StringVar(&r.Tool, "tool", "", "tool name (required)")
+	fs.StringVar(&r.EndUser, "end-user", "", "end user named by the request")
+	fs.StringVar(&r.Agent, "agent", "", "agent named by the request")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if err := requireFlags(fs, "key", "server", "tool"); err != nil {
+		return fail(e, "policy check", err)
+	}
+	doc, err := src.load(ctx)
+	if err != nil {
+		return fail(e, "policy check", err)
+	}
+	ex, err := resolver.Build(doc).Explain(r)
+	if err != nil {
+		return fail(e, "policy check", models.Errorf(models.EInvalid, "%v", err))
+	}
+	var decidedBy *string
+	if !ex.Decision.Allowed {
+		s := string(ex.Decision.DecidedBy)
+		decidedBy = &s
+	}
+	code := writeJSON(e, struct {
+		Allowed     bool                 `json:"allowed"`
+		DecidedBy   *string              `json:"decided_by"`
+		Reason      string               `json:"reason,omitempty"`
+		Explanation resolver.Explanation `json:"explanation"`
+	}{ex.Decision.Allowed, decidedBy, ex.Decision.Reason(r), ex})
+	if code != exitOK {
+		return code
+	}
+	if !ex.Decision.Allowed {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// runPolicyDiff prints who gains and loses which tools from --before (or --db) to --after.
+func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
 	before, after := documentSource{}, documentSource{}
 	fs.StringVar(&before.file, "before", "", "the state before the change (policy document)")
 	fs.StringVar(&before.db, "db", "", "use the live database as the state before the change")

@@ -265,6 +265,12 @@ type KeyInfo struct {
 	Team         string `json:"team,omitempty"`         // "" if none or not defined
 	Agent        string `json:"agent,omitempty"`        // bound agent as named by the key
 	Blocked      bool   `json:"blocked,omitempty"`      // the key, its team or its organization is blocked
+	// BlockedBy lists every level of the key's chain that is blocked, outermost first
+	// (organization, team, key); a decision names the first.
+	BlockedBy []LevelKind `json:"blocked_by,omitempty"`
+	// AgentMissing: the key names an agent that the state does not define (every call with the
+	// key is refused).
+	AgentMissing bool `json:"agent_missing,omitempty"`
 }
 
 // KeyInfo returns where a key sits; false if there is no such key.
@@ -274,8 +280,46 @@ func (s *Snapshot) KeyInfo(name string) (KeyInfo, bool) {
 		return KeyInfo{}, false
 	}
 	k := &s.keys[i]
-	_, _, blocked := s.blocked(k)
-	return KeyInfo{Name: k.name(), Organization: s.orgName(k.org), Team: s.teamName(k.team), Agent: k.doc.Agent, Blocked: blocked}, true
+	info := KeyInfo{Name: k.name(), Organization: s.orgName(k.org), Team: s.teamName(k.team), Agent: k.doc.Agent,
+		AgentMissing: k.doc.Agent != "" && k.agent < 0}
+	// In the order of blocked (decide.go), which decisions report.
+	if k.org >= 0 && s.orgs[k.org].blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelOrganization)
+	}
+	if k.team >= 0 && s.teams[k.team].blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelTeam)
+	}
+	if k.blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelKey)
+	}
+	info.Blocked = len(info.BlockedBy) > 0
+	return info, true
+}
+
+// TeamInfo is where a team sits.
+type TeamInfo struct {
+	Name         string `json:"name"`
+	Organization string `json:"organization,omitempty"` // "" if none or not defined
+	// BlockedBy lists every level of the team's chain that is blocked, outermost first
+	// (organization, team): a blocked team's keys get no MCP access.
+	BlockedBy []LevelKind `json:"blocked_by,omitempty"`
+}
+
+// TeamInfo returns where a team sits; false if there is no such team.
+func (s *Snapshot) TeamInfo(name string) (TeamInfo, bool) {
+	i, ok := s.teamIdx[name]
+	if !ok {
+		return TeamInfo{}, false
+	}
+	t := &s.teams[i]
+	info := TeamInfo{Name: t.name, Organization: s.orgName(t.org)}
+	if t.org >= 0 && s.orgs[t.org].blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelOrganization)
+	}
+	if t.blocked {
+		info.BlockedBy = append(info.BlockedBy, LevelTeam)
+	}
+	return info, true
 }
 
 // TeamOrganization returns a team's organization ("" if none); false if there is no such team.

@@ -141,63 +141,23 @@ func (s *Snapshot) derive(e edits) *Snapshot {
 	ns.id, ns.parent = snapshotIDs.Add(1), s.id
 	b := newBuilder(s.w)
 	structural := false
-	var orgNames, agentNames []string
 	var teamIDs, keyIDs []int32
+	var moved bool
 
 	if len(e.orgs) > 0 {
 		ns.orgs = slices.Clone(s.orgs)
-		for _, o := range e.orgs {
-			o.MCP, o.DenyTools = o.MCP.Clone(), slices.Clone(o.DenyTools)
-			d := &o
-			rec := orgRec{name: d.Name, doc: d, blocked: d.Blocked, level: b.level(d.MCP, d.DenyTools)}
-			if i, ok := ns.orgIdx[o.Name]; ok {
-				ns.orgs[i] = rec
-			} else {
-				if len(ns.orgIdx) == len(s.orgIdx) {
-					ns.orgIdx = maps.Clone(s.orgIdx)
-				}
-				ns.orgIdx[o.Name] = int32(len(ns.orgs))
-				ns.orgs = append(ns.orgs, rec)
-				structural = true
-			}
-			orgNames = append(orgNames, o.Name)
-		}
+		_, moved = putRecords(orgKind, &ns.orgs, &ns.orgIdx, s.orgIdx, e.orgs, b.orgRec, nil)
+		structural = structural || moved
 	}
 	if len(e.agents) > 0 {
 		ns.agents = slices.Clone(s.agents)
-		for _, a := range e.agents {
-			a.MCP, a.DenyTools = a.MCP.Clone(), slices.Clone(a.DenyTools)
-			d := &a
-			rec := agentRec{name: d.Name, doc: d, level: b.level(d.MCP, d.DenyTools)}
-			if i, ok := ns.agentIdx[a.Name]; ok {
-				ns.agents[i] = rec
-			} else {
-				if len(ns.agentIdx) == len(s.agentIdx) {
-					ns.agentIdx = maps.Clone(s.agentIdx)
-				}
-				ns.agentIdx[a.Name] = int32(len(ns.agents))
-				ns.agents = append(ns.agents, rec)
-				structural = true
-			}
-			agentNames = append(agentNames, a.Name)
-		}
+		_, moved = putRecords(agentKind, &ns.agents, &ns.agentIdx, s.agentIdx, e.agents, b.agentRec, nil)
+		structural = structural || moved
 	}
 	if len(e.users) > 0 {
+		// Nothing indexes end users: a new one changes no structure.
 		ns.users = slices.Clone(s.users)
-		for _, u := range e.users {
-			u.MCP, u.DenyTools = u.MCP.Clone(), slices.Clone(u.DenyTools)
-			d := &u
-			rec := userRec{name: d.Name, doc: d, level: b.level(d.MCP, d.DenyTools)}
-			if i, ok := ns.userIdx[u.Name]; ok {
-				ns.users[i] = rec
-			} else {
-				if len(ns.userIdx) == len(s.userIdx) {
-					ns.userIdx = maps.Clone(s.userIdx)
-				}
-				ns.userIdx[u.Name] = int32(len(ns.users))
-				ns.users = append(ns.users, rec)
-			}
-		}
+		putRecords(userKind, &ns.users, &ns.userIdx, s.userIdx, e.users, b.userRec, nil)
 	}
 	copiedTeams, copiedKeys := false, false
 	copyTeams := func() {
@@ -212,53 +172,27 @@ func (s *Snapshot) derive(e edits) *Snapshot {
 	}
 	if len(e.teams) > 0 {
 		copyTeams()
-		for _, t := range e.teams {
-			t.MCP, t.DenyTools = t.MCP.Clone(), slices.Clone(t.DenyTools)
-			d := &t
-			rec := teamRec{name: d.Name, doc: d, blocked: d.Blocked, org: lookup(ns.orgIdx, d.Organization), level: b.level(d.MCP, d.DenyTools)}
-			i, ok := ns.teamIdx[t.Name]
-			if ok {
-				if ns.teams[i].doc.Organization != d.Organization {
-					structural = true
-				}
-				ns.teams[i] = rec
-			} else {
-				if len(ns.teamIdx) == len(s.teamIdx) {
-					ns.teamIdx = maps.Clone(s.teamIdx)
-				}
-				i = int32(len(ns.teams))
-				ns.teamIdx[t.Name] = i
-				ns.teams = append(ns.teams, rec)
-				structural = true
-			}
-			teamIDs = append(teamIDs, i)
-		}
+		teamIDs, moved = putRecords(teamKind, &ns.teams, &ns.teamIdx, s.teamIdx, e.teams,
+			func(d *models.TeamDoc) teamRec {
+				r := b.teamRec(d)
+				r.org = lookup(ns.orgIdx, d.Organization)
+				return r
+			},
+			func(old *teamRec, d *models.TeamDoc) bool { return old.doc.Organization != d.Organization })
+		structural = structural || moved
 	}
 	if len(e.keys) > 0 {
 		copyKeys()
-		for _, k := range e.keys {
-			k.MCP, k.DenyTools = k.MCP.Clone(), slices.Clone(k.DenyTools)
-			d := &k
-			rec := keyRec{doc: d, blocked: d.Blocked, level: b.level(d.MCP, d.DenyTools)}
-			ns.resolveKey(&rec)
-			i, ok := ns.keyIdx[k.Name]
-			if ok {
-				old := ns.keys[i].doc
-				if old.Team != d.Team || old.Organization != d.Organization || old.Agent != d.Agent {
-					structural = true
-				}
-				ns.keys[i] = rec
-			} else {
-				if len(ns.keyIdx) == len(s.keyIdx) {
-					ns.keyIdx = maps.Clone(s.keyIdx)
-				}
-				i = int32(len(ns.keys))
-				ns.keyIdx[k.Name] = i
-				ns.keys = append(ns.keys, rec)
-				structural = true
-			}
-			keyIDs = append(keyIDs, i)
-		}
+		keyIDs, moved = putRecords(keyKind, &ns.keys, &ns.keyIdx, s.keyIdx, e.keys,
+			func(d *models.KeyDoc) keyRec {
+				r := b.keyRec(d)
+				ns.resolveKey(&r)
+				return r
+			},
+			func(old *keyRec, d *models.KeyDoc) bool {
+				return old.doc.Team != d.Team || old.doc.Organization != d.Organization || old.doc.Agent != d.Agent
+			})
+		structural = structural || moved
 	}
 	if structural {
 		copyTeams()
@@ -288,7 +222,8 @@ func (s *Snapshot) derive(e edits) *Snapshot {
 			}
 		}
 	}
-	for _, name := range orgNames {
+	for _, o := range e.orgs {
+		name := o.Name
 		if i, ok := ns.orgIdx[name]; ok && !orgMark[i] {
 			orgMark[i] = true
 			cs.orgs = append(cs.orgs, i)
@@ -303,8 +238,8 @@ func (s *Snapshot) derive(e edits) *Snapshot {
 	for _, t := range teamIDs {
 		markTeam(t)
 	}
-	for _, name := range agentNames {
-		for _, k := range ns.idx.keysByAgent[name] {
+	for _, a := range e.agents {
+		for _, k := range ns.idx.keysByAgent[a.Name] {
 			markKey(k)
 		}
 	}
@@ -357,37 +292,30 @@ func (s *Snapshot) sameWorld(doc *models.Document) bool {
 }
 
 func sameGroups(have, docs []models.AccessGroupDoc) bool {
-	m := map[string][]string{}
-	for _, g := range docs {
-		if _, dup := m[g.Name]; !dup {
-			m[g.Name] = g.Servers
-		}
-	}
-	if len(m) != len(have) {
-		return false
-	}
-	for _, g := range have {
-		x, ok := m[g.Name]
-		if !ok || !slices.Equal(x, g.Servers) {
-			return false
-		}
-	}
-	return true
+	return sameNamedLists(have, docs, func(g *models.AccessGroupDoc) (string, []string) { return g.Name, g.Servers })
 }
 
 func sameToolsets(have, docs []models.ToolsetDoc) bool {
+	return sameNamedLists(have, docs, func(t *models.ToolsetDoc) (string, []string) { return t.Name, t.Tools })
+}
+
+// sameNamedLists reports whether docs (first of each name wins, as in Build) hold the same
+// names, each with the same list, as have.
+func sameNamedLists[D any](have, docs []D, list func(*D) (string, []string)) bool {
 	m := map[string][]string{}
-	for _, t := range docs {
-		if _, dup := m[t.Name]; !dup {
-			m[t.Name] = t.Tools
+	for i := range docs {
+		name, items := list(&docs[i])
+		if _, dup := m[name]; !dup {
+			m[name] = items
 		}
 	}
 	if len(m) != len(have) {
 		return false
 	}
-	for _, t := range have {
-		x, ok := m[t.Name]
-		if !ok || !slices.Equal(x, t.Tools) {
+	for i := range have {
+		name, items := list(&have[i])
+		x, ok := m[name]
+		if !ok || !slices.Equal(x, items) {
 			return false
 		}
 	}

@@ -37,6 +37,9 @@ type PrincipalDiff struct {
 	Team         string `json:"-"`
 
 	gained, lost int // tool counts, for the summary
+	// pair is the change this entry shares with every entry whose before and after sets are
+	// the same (ByTool counts it once); nil for an entry built outside the package.
+	pair *pairDiff
 }
 
 // DiffSummary counts a diff. ToolsGained and ToolsLost add up every principal's gained and
@@ -277,7 +280,7 @@ func (d *differ) emit(kind PrincipalKind, name, org, team string, b, a *tset) {
 		return
 	}
 	d.byKind[kindRank(kind)] = append(d.byKind[kindRank(kind)], PrincipalDiff{Kind: kind, Name: name,
-		Gained: p.gained, Lost: p.lost, Organization: org, Team: team, gained: p.ng, lost: p.nl})
+		Gained: p.gained, Lost: p.lost, Organization: org, Team: team, gained: p.ng, lost: p.nl, pair: p})
 }
 
 // placement returns the organization and team names of a principal for PrincipalDiff.

@@ -233,90 +233,11 @@ func Build(doc *models.Document) *Snapshot {
 	b := newBuilder(w)
 	s := &Snapshot{id: snapshotIDs.Add(1), w: w}
 
-	s.orgs, s.orgIdx = nil, make(map[string]int32, len(doc.Organizations))
-	orgDocs := make([]models.OrganizationDoc, 0, len(doc.Organizations))
-	for _, o := range doc.Organizations {
-		if _, dup := s.orgIdx[o.Name]; dup {
-			continue
-		}
-		s.orgIdx[o.Name] = int32(len(orgDocs))
-		o.MCP, o.DenyTools = o.MCP.Clone(), slices.Clone(o.DenyTools)
-		orgDocs = append(orgDocs, o)
-	}
-	s.orgs = make([]orgRec, len(orgDocs))
-	for i := range orgDocs {
-		d := &orgDocs[i]
-		s.orgs[i] = orgRec{name: d.Name, doc: d, blocked: d.Blocked, level: b.level(d.MCP, d.DenyTools)}
-	}
-
-	s.teamIdx = make(map[string]int32, len(doc.Teams))
-	teamDocs := make([]models.TeamDoc, 0, len(doc.Teams))
-	for _, t := range doc.Teams {
-		if _, dup := s.teamIdx[t.Name]; dup {
-			continue
-		}
-		s.teamIdx[t.Name] = int32(len(teamDocs))
-		t.MCP, t.DenyTools = t.MCP.Clone(), slices.Clone(t.DenyTools)
-		teamDocs = append(teamDocs, t)
-	}
-	s.teams = make([]teamRec, len(teamDocs))
-	for i := range teamDocs {
-		d := &teamDocs[i]
-		s.teams[i] = teamRec{name: d.Name, doc: d, blocked: d.Blocked, level: b.level(d.MCP, d.DenyTools)}
-	}
-
-	s.agentIdx = make(map[string]int32, len(doc.Agents))
-	agentDocs := make([]models.AgentDoc, 0, len(doc.Agents))
-	for _, a := range doc.Agents {
-		if _, dup := s.agentIdx[a.Name]; dup {
-			continue
-		}
-		s.agentIdx[a.Name] = int32(len(agentDocs))
-		a.MCP, a.DenyTools = a.MCP.Clone(), slices.Clone(a.DenyTools)
-		agentDocs = append(agentDocs, a)
-	}
-	s.agents = make([]agentRec, len(agentDocs))
-	for i := range agentDocs {
-		d := &agentDocs[i]
-		s.agents[i] = agentRec{name: d.Name, doc: d, level: b.level(d.MCP, d.DenyTools)}
-	}
-
-	s.userIdx = make(map[string]int32, len(doc.EndUsers))
-	userDocs := make([]models.EndUserDoc, 0, len(doc.EndUsers))
-	for _, u := range doc.EndUsers {
-		if _, dup := s.userIdx[u.Name]; dup {
-			continue
-		}
-		s.userIdx[u.Name] = int32(len(userDocs))
-		u.MCP, u.DenyTools = u.MCP.Clone(), slices.Clone(u.DenyTools)
-		userDocs = append(userDocs, u)
-	}
-	s.users = make([]userRec, len(userDocs))
-	for i := range userDocs {
-		d := &userDocs[i]
-		s.users[i] = userRec{name: d.Name, doc: d, level: b.level(d.MCP, d.DenyTools)}
-	}
-
-	s.keyIdx = make(map[string]int32, len(doc.Keys))
-	keyDocs := make([]models.KeyDoc, 0, len(doc.Keys))
-	for _, k := range doc.Keys {
-		if _, dup := s.keyIdx[k.Name]; dup {
-			continue
-		}
-		s.keyIdx[k.Name] = int32(len(keyDocs))
-		if k.MCP != nil {
-			k.MCP = k.MCP.Clone()
-		}
-		if k.DenyTools != nil {
-			k.DenyTools = slices.Clone(k.DenyTools)
-		}
-		keyDocs = append(keyDocs, k)
-	}
-	s.keys = make([]keyRec, len(keyDocs))
-	for i := range keyDocs {
-		d := &keyDocs[i]
-		s.keys[i] = keyRec{doc: d, blocked: d.Blocked, level: b.level(d.MCP, d.DenyTools)}
-	}
+	s.orgs, s.orgIdx = records(orgKind, doc.Organizations, b.orgRec)
+	s.teams, s.teamIdx = records(teamKind, doc.Teams, b.teamRec)
+	s.agents, s.agentIdx = records(agentKind, doc.Agents, b.agentRec)
+	s.users, s.userIdx = records(userKind, doc.EndUsers, b.userRec)
+	s.keys, s.keyIdx = records(keyKind, doc.Keys, b.keyRec)
 
 	s.resolveRefs()
 	s.idx = s.buildIndex()
@@ -404,11 +325,7 @@ func (s *Snapshot) buildIndex() *index {
 func (b *builder) computeOrg(s *Snapshot, i int32) {
 	o := &s.orgs[i]
 	o.st = b.apply(b.initial, o.level)
-	if o.blocked {
-		o.final = b.in.empty
-	} else {
-		o.final = b.final(o.st)
-	}
+	o.final = b.result(o.st, o.blocked)
 }
 
 func (b *builder) computeTeam(s *Snapshot, i int32) {
@@ -419,11 +336,15 @@ func (b *builder) computeTeam(s *Snapshot, i int32) {
 		base, blocked = o.st, blocked || o.blocked
 	}
 	t.st = b.apply(base, t.level)
+	t.final = b.result(t.st, blocked)
+}
+
+// result is what a principal whose chain ends in st may use: nothing when blocked.
+func (b *builder) result(st *state, blocked bool) *tset {
 	if blocked {
-		t.final = b.in.empty
-	} else {
-		t.final = b.final(t.st)
+		return b.in.empty
 	}
+	return b.final(st)
 }
 
 func (b *builder) computeKey(s *Snapshot, i int32) {

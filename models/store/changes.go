@@ -215,21 +215,9 @@ func loadPrincipals(tx *gorm.DB, ch *Changes, names map[string][]string) error {
 	}
 
 	// Their mcp_entries, per kind in id order (as loadState adds them).
-	ids := map[string][]int64{}
-	for i := range orgs {
-		ids[models.KindOrganization] = append(ids[models.KindOrganization], orgs[i].ID)
-	}
-	for i := range teams {
-		ids[models.KindTeam] = append(ids[models.KindTeam], teams[i].ID)
-	}
-	for i := range keys {
-		ids[models.KindKey] = append(ids[models.KindKey], keys[i].ID)
-	}
-	for i := range users {
-		ids[models.KindEndUser] = append(ids[models.KindEndUser], users[i].ID)
-	}
-	for i := range agents {
-		ids[models.KindAgent] = append(ids[models.KindAgent], agents[i].ID)
+	ids := map[string][]int64{
+		models.KindOrganization: rowIDs(orgs), models.KindTeam: rowIDs(teams), models.KindKey: rowIDs(keys),
+		models.KindEndUser: rowIDs(users), models.KindAgent: rowIDs(agents),
 	}
 	entries := map[string][]models.MCPEntry{}
 	for kind, list := range ids {
@@ -262,57 +250,21 @@ func loadPrincipals(tx *gorm.DB, ch *Changes, names map[string][]string) error {
 	if err := refs.load(tx); err != nil {
 		return err
 	}
-	name := refs.name
 
-	doc := &models.Document{
-		Organizations: make([]models.OrganizationDoc, len(orgs)),
-		Teams:         make([]models.TeamDoc, len(teams)),
-		Keys:          make([]models.KeyDoc, len(keys)),
-		EndUsers:      make([]models.EndUserDoc, len(users)),
-		Agents:        make([]models.AgentDoc, len(agents)),
-	}
-	levels := map[string]map[int64]levelRef{}
-	add := func(kind string, id int64, mcp **models.MCPPermission, deny *[]string) {
-		if levels[kind] == nil {
-			levels[kind] = map[int64]levelRef{}
-		}
-		levels[kind][id] = levelRef{mcp: mcp, deny: deny}
-	}
-	for i := range orgs {
-		d := &doc.Organizations[i]
-		*d = orgDoc(&orgs[i])
-		add(models.KindOrganization, orgs[i].ID, &d.MCP, &d.DenyTools)
-	}
-	for i := range teams {
-		d := &doc.Teams[i]
-		*d = teamDoc(&teams[i], name(models.KindOrganization, teams[i].OrganizationID))
-		add(models.KindTeam, teams[i].ID, &d.MCP, &d.DenyTools)
+	doc := &models.Document{}
+	d := newDocRows(doc, refs.name)
+	d.organizations(orgs)
+	d.teams(teams)
+	d.keys(keys)
+	d.endUsers(users)
+	d.agents(agents)
+	for _, list := range entries {
+		d.entries(list)
 	}
 	ch.KeySecrets = map[string]string{}
 	for i := range keys {
-		k := &keys[i]
-		d := &doc.Keys[i]
-		*d = keyDoc(k, name(models.KindTeam, k.TeamID), name(models.KindOrganization, k.OrganizationID), name(models.KindAgent, k.AgentID))
-		add(models.KindKey, k.ID, &d.MCP, &d.DenyTools)
-		if k.SecretHash != nil {
-			ch.KeySecrets[*k.SecretHash] = k.Name
-		}
-	}
-	for i := range users {
-		d := &doc.EndUsers[i]
-		*d = endUserDoc(&users[i])
-		add(models.KindEndUser, users[i].ID, &d.MCP, &d.DenyTools)
-	}
-	for i := range agents {
-		d := &doc.Agents[i]
-		*d = agentDoc(&agents[i])
-		add(models.KindAgent, agents[i].ID, &d.MCP, &d.DenyTools)
-	}
-	for kind, list := range entries {
-		for i := range list {
-			if ref, ok := levels[kind][list[i].PrincipalID]; ok {
-				addEntry(ref, &list[i], name)
-			}
+		if keys[i].SecretHash != nil {
+			ch.KeySecrets[*keys[i].SecretHash] = keys[i].Name
 		}
 	}
 	doc.Normalize() // sorts the lists: the level pointers above are stale from here on
@@ -323,6 +275,15 @@ func loadPrincipals(tx *gorm.DB, ch *Changes, names map[string][]string) error {
 	ch.EndUsers = byName(names[models.KindEndUser], doc.EndUsers, func(d *models.EndUserDoc) string { return d.Name })
 	ch.Agents = byName(names[models.KindAgent], doc.Agents, func(d *models.AgentDoc) string { return d.Name })
 	return nil
+}
+
+// rowIDs lists the ids of level rows.
+func rowIDs[R any, PR levelRow[R]](rows []R) []int64 {
+	out := make([]int64, len(rows))
+	for i := range rows {
+		out[i] = PR(&rows[i]).Base().ID
+	}
+	return out
 }
 
 // findByName reads the rows of one level table whose names are listed, in batches.

@@ -51,3 +51,10 @@ func MaxOpenConns(st *Store) int {
 	sqlDB, _ := st.db.DB()
 	return sqlDB.Stats().MaxOpenConnections
 }
+
+// SetLoadBatch lowers how many rows of a table a full load reads at a time; restore puts it back.
+func SetLoadBatch(n int) (restore func()) {
+	old := loadBatch
+	loadBatch = n
+	return func() { loadBatch = old }
+}

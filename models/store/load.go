@@ -39,94 +39,54 @@ func loadState(tx *gorm.DB) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, name := l.st, l.name
 	if err := l.catalogue(tx); err != nil {
 		return nil, err
 	}
-	remember := l.remember
-
-	// Levels: each gets its MCP permission and deny list from mcp_entries below.
-	levels := map[string]map[int64]levelRef{}
-	addLevel := func(kind string, id int64, name string, mcp **models.MCPPermission, deny *[]string) {
-		remember(kind, id, name)
-		if levels[kind] == nil {
-			levels[kind] = map[int64]levelRef{}
-		}
-		levels[kind][id] = levelRef{mcp: mcp, deny: deny}
-	}
-
-	var orgs []models.Organization
-	if err := tx.Order("name").Find(&orgs).Error; err != nil {
+	d := newDocRows(l.st.doc, l.name)
+	// In this order, so that every id a row refers to is remembered before the row is read.
+	if err := findAll(tx, l, models.KindOrganization, d.organizations); err != nil {
 		return nil, err
 	}
-	st.doc.Organizations = make([]models.OrganizationDoc, len(orgs))
-	for i := range orgs {
-		d := &st.doc.Organizations[i]
-		*d = orgDoc(&orgs[i])
-		addLevel(models.KindOrganization, orgs[i].ID, d.Name, &d.MCP, &d.DenyTools)
-	}
-	var agents []models.Agent
-	if err := tx.Order("name").Find(&agents).Error; err != nil {
+	if err := findAll(tx, l, models.KindAgent, d.agents); err != nil {
 		return nil, err
 	}
-	st.doc.Agents = make([]models.AgentDoc, len(agents))
-	for i := range agents {
-		d := &st.doc.Agents[i]
-		*d = agentDoc(&agents[i])
-		addLevel(models.KindAgent, agents[i].ID, d.Name, &d.MCP, &d.DenyTools)
-	}
-	var users []models.EndUser
-	if err := tx.Order("name").Find(&users).Error; err != nil {
+	if err := findAll(tx, l, models.KindEndUser, d.endUsers); err != nil {
 		return nil, err
 	}
-	st.doc.EndUsers = make([]models.EndUserDoc, len(users))
-	for i := range users {
-		d := &st.doc.EndUsers[i]
-		*d = endUserDoc(&users[i])
-		addLevel(models.KindEndUser, users[i].ID, d.Name, &d.MCP, &d.DenyTools)
-	}
-	var teams []models.Team
-	if err := tx.Order("name").Find(&teams).Error; err != nil {
+	if err := findAll(tx, l, models.KindTeam, d.teams); err != nil {
 		return nil, err
 	}
-	st.doc.Teams = make([]models.TeamDoc, len(teams))
-	for i := range teams {
-		d := &st.doc.Teams[i]
-		*d = teamDoc(&teams[i], name(models.KindOrganization, teams[i].OrganizationID))
-		addLevel(models.KindTeam, teams[i].ID, d.Name, &d.MCP, &d.DenyTools)
-	}
-	var keys []models.Key
-	if err := tx.Order("name").FindInBatches(&keys, 5000, func(*gorm.DB, int) error {
-		for i := range keys {
-			k := &keys[i]
-			st.doc.Keys = append(st.doc.Keys, keyDoc(k, name(models.KindTeam, k.TeamID),
-				name(models.KindOrganization, k.OrganizationID), name(models.KindAgent, k.AgentID)))
-			remember(models.KindKey, k.ID, k.Name)
-		}
-		return nil
-	}).Error; err != nil {
+	if err := findAll(tx, l, models.KindKey, d.keys); err != nil {
 		return nil, err
 	}
-	// Keys are appended in batches, so pointers into the slice are only stable now.
-	levels[models.KindKey] = make(map[int64]levelRef, len(st.doc.Keys))
-	for i := range st.doc.Keys {
-		d := &st.doc.Keys[i]
-		levels[models.KindKey][st.ids[models.KindKey][d.Name]] = levelRef{mcp: &d.MCP, deny: &d.DenyTools}
-	}
-
 	var entries []models.MCPEntry
-	if err := tx.Order("id").FindInBatches(&entries, 10000, func(*gorm.DB, int) error {
-		for i := range entries {
-			if ref, ok := levels[entries[i].PrincipalKind][entries[i].PrincipalID]; ok {
-				addEntry(ref, &entries[i], name)
-			}
-		}
+	if err := tx.FindInBatches(&entries, 2*loadBatch, func(*gorm.DB, int) error {
+		d.entries(entries)
 		return nil
 	}).Error; err != nil {
 		return nil, err
 	}
-	st.doc.Normalize()
-	return st, nil
+	l.st.doc.Normalize()
+	return l.st, nil
+}
+
+// loadBatch is how many rows of one table loadState reads at a time (there may be 100,000 keys).
+var loadBatch = 5000
+
+// findAll reads a whole level table in batches, remembering each row's id and giving the rows
+// to add. The batches are in id order, the order FindInBatches pages by (it asks for ids above
+// the last batch's last one); ordering them by anything else would skip and repeat rows. The
+// caller sorts the document.
+func findAll[R any, PR levelRow[R]](tx *gorm.DB, l *loader, kind string, add func([]R)) error {
+	var rows []R
+	return tx.FindInBatches(&rows, loadBatch, func(*gorm.DB, int) error {
+		for i := range rows {
+			lv := PR(&rows[i]).Base()
+			l.remember(kind, lv.ID, lv.Name)
+		}
+		add(rows)
+		return nil
+	}).Error
 }
 
 // The functions below turn level rows and their mcp_entries into document form. loadState uses
@@ -265,44 +225,53 @@ func (l *loader) catalogue(tx *gorm.DB) error {
 		}
 	}
 
-	var groups []models.AccessGroup
-	if err := tx.Order("name").Find(&groups).Error; err != nil {
+	serverName := func(id int64) string { return l.names[models.KindServer][id] }
+	groups, groupServers, err := namedSets(tx, l, models.KindAccessGroup,
+		func(g *models.AccessGroup) (int64, string) { return g.ID, g.Name },
+		func(r *models.AccessGroupServer) (int64, string) { return r.AccessGroupID, serverName(r.ServerID) })
+	if err != nil {
 		return err
 	}
-	groupIdx := map[int64]int{}
 	for i, g := range groups {
-		l.remember(models.KindAccessGroup, g.ID, g.Name)
-		groupIdx[g.ID] = i
-		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g.Name})
+		st.doc.AccessGroups = append(st.doc.AccessGroups, models.AccessGroupDoc{Name: g, Servers: groupServers[i]})
 	}
-	var gs []models.AccessGroupServer
-	if err := tx.Find(&gs).Error; err != nil {
+	toolsets, toolsetTools, err := namedSets(tx, l, models.KindToolset,
+		func(t *models.Toolset) (int64, string) { return t.ID, t.Name },
+		func(r *models.ToolsetTool) (int64, string) { return r.ToolsetID, serverName(r.ServerID) + "/" + r.Tool })
+	if err != nil {
 		return err
 	}
-	for _, r := range gs {
-		g := &st.doc.AccessGroups[groupIdx[r.AccessGroupID]]
-		g.Servers = append(g.Servers, l.names[models.KindServer][r.ServerID])
-	}
-
-	var toolsets []models.Toolset
-	if err := tx.Order("name").Find(&toolsets).Error; err != nil {
-		return err
-	}
-	toolsetIdx := map[int64]int{}
 	for i, t := range toolsets {
-		l.remember(models.KindToolset, t.ID, t.Name)
-		toolsetIdx[t.ID] = i
-		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t.Name})
-	}
-	var tts []models.ToolsetTool
-	if err := tx.Find(&tts).Error; err != nil {
-		return err
-	}
-	for _, r := range tts {
-		t := &st.doc.Toolsets[toolsetIdx[r.ToolsetID]]
-		t.Tools = append(t.Tools, l.names[models.KindServer][r.ServerID]+"/"+r.Tool)
+		st.doc.Toolsets = append(st.doc.Toolsets, models.ToolsetDoc{Name: t, Tools: toolsetTools[i]})
 	}
 	return nil
+}
+
+// namedSets reads a table of named sets (access groups, toolsets) by name, remembering each
+// set's id, and the table of their members: set gives a set row's id and name, member a member
+// row's set id and entry. It returns the names and each set's entries, in row order.
+func namedSets[S, M any](tx *gorm.DB, l *loader, kind string, set func(*S) (int64, string), member func(*M) (int64, string)) ([]string, [][]string, error) {
+	var sets []S
+	if err := tx.Order("name").Find(&sets).Error; err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(sets))
+	at := make(map[int64]int, len(sets))
+	for i := range sets {
+		id, name := set(&sets[i])
+		l.remember(kind, id, name)
+		names[i], at[id] = name, i
+	}
+	var members []M
+	if err := tx.Find(&members).Error; err != nil {
+		return nil, nil, err
+	}
+	entries := make([][]string, len(sets))
+	for i := range members {
+		id, entry := member(&members[i])
+		entries[at[id]] = append(entries[at[id]], entry)
+	}
+	return names, entries, nil
 }
 
 // loadOrganization loads the catalogue and one organization (nil doc.Organizations when it does
@@ -322,16 +291,13 @@ func loadOrganization(tx *gorm.DB, name string) (*state, error) {
 	}
 	o := &orgs[0]
 	l.remember(models.KindOrganization, o.ID, o.Name)
-	l.st.doc.Organizations = []models.OrganizationDoc{orgDoc(o)}
-	d := &l.st.doc.Organizations[0]
-	ref := levelRef{mcp: &d.MCP, deny: &d.DenyTools}
+	d := newDocRows(l.st.doc, l.name)
+	d.organizations(orgs[:1])
 	var entries []models.MCPEntry
 	if err := tx.Where("principal_kind = ? AND principal_id = ?", models.KindOrganization, o.ID).Order("id").Find(&entries).Error; err != nil {
 		return nil, err
 	}
-	for i := range entries {
-		addEntry(ref, &entries[i], l.name)
-	}
+	d.entries(entries)
 	l.st.doc.Normalize()
 	return l.st, nil
 }
