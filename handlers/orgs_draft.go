@@ -1,0 +1,144 @@
+package handlers
+
+// Reading the settings form into a draft, strictly.
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/views"
+)
+
+// draftInput is a posted draft: the form as typed and the organization it describes.
+type draftInput struct {
+	form   views.OrgForm
+	org    models.OrganizationDoc
+	filter string
+	page   int
+	// stored: the draft is the stored settings, so there is nothing to diff.
+	stored bool
+	// loaded is the revision the form's settings were loaded at (loaded_revision), preview the
+	// one its preview was computed at (preview_revision); loadedOK says loaded was posted and
+	// sound.
+	loaded, preview int64
+	loadedOK        bool
+	// problems are posted values the settings form never sends; such a draft is not saved.
+	problems models.Problems
+}
+
+// singleFields are the settings form's fields that carry one value at most.
+var singleFields = []string{"mode", "blocked", "filter", "page", "loaded_revision", "preview_revision"}
+
+// parseDraft reads the settings form, checking every value against what the form sends; with
+// revisions set the form must carry both revisions (Save), otherwise they are optional. With
+// "No limit" chosen the selection is kept in the form (so switching back restores it) but the
+// organization gets no mcp block. Names of servers, groups, toolsets and tools are checked by
+// the catalogue (diff), not here.
+func parseDraft(c *gin.Context, name string, revisions bool) draftInput {
+	var probs models.Problems
+	bad := func(field, format string, args ...any) {
+		probs = append(probs, models.Problem{Path: field, Message: fmt.Sprintf(format, args...)})
+	}
+	// Read the body first: a malformed one is a problem, not a draft missing what could not
+	// be read.
+	if err := c.Request.ParseForm(); err != nil {
+		bad("", "the form cannot be read: %v", err)
+	}
+	for _, f := range singleFields {
+		if n := len(c.PostFormArray(f)); n > 1 {
+			bad(f, "given %d times; the form sends it once", n)
+		}
+	}
+	f := views.OrgForm{
+		Servers:      c.PostFormArray("servers"),
+		AccessGroups: c.PostFormArray("access_groups"),
+		Toolsets:     c.PostFormArray("toolsets"),
+		DenyTools:    c.PostFormArray("deny_tools"),
+		ToolLimits:   map[string][]string{},
+	}
+	switch mode, ok := c.GetPostForm("mode"); {
+	case !ok:
+		bad("mode", `missing; want "none" or "limit"`)
+	case mode == "limit":
+		f.Limit = true
+	case mode != "none":
+		bad("mode", `must be "none" or "limit", not %q`, mode)
+	}
+	switch b, ok := c.GetPostForm("blocked"); {
+	case !ok:
+	case b == "1" || b == "on":
+		f.Blocked = true
+	default:
+		bad("blocked", `must be "1" (or absent), not %q`, b)
+	}
+	for _, s := range c.PostFormArray("limit_server") {
+		f.ToolLimits[s] = []string{}
+	}
+	for i, st := range c.PostFormArray("tool") {
+		s, t, ok := models.SplitTool(st)
+		if !ok {
+			bad(fmt.Sprintf("tool[%d]", i), "%q is not server/tool", st)
+			continue
+		}
+		// Ticks of a server not limited are the unchosen state of its block; they do not count.
+		if _, limited := f.ToolLimits[s]; limited {
+			f.ToolLimits[s] = append(f.ToolLimits[s], t)
+		}
+	}
+	page := 1
+	if ps, ok := c.GetPostForm("page"); ok {
+		n, err := strconv.Atoi(ps)
+		if err != nil || n < 1 {
+			bad("page", "must be a positive whole number, not %q", ps)
+		} else {
+			page = n
+		}
+	}
+	in := draftInput{form: f, filter: strings.TrimSpace(c.PostForm("filter")), page: page}
+	rev := func(field string) (int64, bool) {
+		s, ok := c.GetPostForm(field)
+		if !ok {
+			if revisions {
+				bad(field, "missing; the form says which policy revision it is based on")
+			}
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
+			bad(field, "must be a revision number, not %q", s)
+			return 0, false
+		}
+		return n, len(c.PostFormArray(field)) == 1
+	}
+	var previewOK bool
+	in.loaded, in.loadedOK = rev("loaded_revision")
+	in.preview, previewOK = rev("preview_revision")
+	if in.loadedOK && previewOK && in.preview < in.loaded {
+		bad("preview_revision", "%d is before loaded_revision %d; a preview is never older than its form", in.preview, in.loaded)
+	}
+	org := models.OrganizationDoc{Name: name, Blocked: f.Blocked, DenyTools: f.DenyTools}
+	if f.Limit {
+		org.MCP = &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
+		if len(f.ToolLimits) > 0 {
+			org.MCP.Tools = f.ToolLimits
+		}
+	}
+	in.org, in.problems = org, probs
+	return in
+}
+
+// formOf shows a stored organization in the form.
+func formOf(o *models.OrganizationDoc) views.OrgForm {
+	f := views.OrgForm{Blocked: o.Blocked, Limit: o.MCP != nil, DenyTools: o.DenyTools, ToolLimits: map[string][]string{}}
+	if o.MCP != nil {
+		f.Servers, f.AccessGroups, f.Toolsets = o.MCP.Servers, o.MCP.AccessGroups, o.MCP.Toolsets
+		for s, tools := range o.MCP.Tools {
+			f.ToolLimits[s] = tools
+		}
+	}
+	return f
+}

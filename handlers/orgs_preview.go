@@ -1,0 +1,110 @@
+package handlers
+
+// The live preview of an organization's draft settings, and the explanations it fetches.
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/resolver"
+	"github.com/warden-mcp/warden/views"
+)
+
+// Preview computes what the posted draft would change, writing nothing. An htmx request gets
+// the panel alone; a plain form post (the no-JavaScript Preview button) gets the whole page.
+// When the form's settings are older than the stored ones, the preview says so.
+func (h *Orgs) Preview(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name, false)
+	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
+		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
+		probs := in.problems
+		var diff resolver.DiffResult
+		if len(probs) == 0 {
+			diff, _, probs = h.diff(v, in.org)
+		}
+		if len(probs) > 0 {
+			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+		return
+	}
+	p := h.page(v, org.Name, in.form, in)
+	if !h.noteStale(c, v, &p, in) {
+		return
+	}
+	status := http.StatusOK
+	if len(p.Preview.Problems) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewPanel(p.Preview))
+}
+
+// noteStale adds to the preview who changed the organization's settings after the form loaded
+// them, if anyone did. It answers the request itself (and returns false) on a store error.
+func (h *Orgs) noteStale(c *gin.Context, v *live.View, p *views.OrgSettingsProps, in draftInput) bool {
+	if !in.loadedOK || in.loaded >= v.Revision {
+		return true
+	}
+	org := v.Doc.Organization(p.Org)
+	_, events, err := h.settingsAt(c.Request.Context(), v, org, in.loaded)
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	if n := len(events); n > 0 {
+		p.Preview.Stale = &views.StaleNote{Actor: events[n-1].Actor, At: events[n-1].At, Changes: n}
+	}
+	return true
+}
+
+// diff is the change the draft would make, computed by the resolver on the enforced snapshot.
+// It also returns the snapshot after the change, for explanations.
+func (h *Orgs) diff(v *live.View, draft models.OrganizationDoc) (resolver.DiffResult, *resolver.Snapshot, models.Problems) {
+	if probs := v.Doc.ValidateLevel(draft.MCP, draft.DenyTools); len(probs) > 0 {
+		return resolver.DiffResult{}, nil, probs
+	}
+	after := v.Snapshot.WithOrganization(draft)
+	return resolver.Diff(v.Snapshot, after), after, nil
+}
+
+// Why explains one principal's access now and with the posted draft saved; the preview fetches
+// it when "Why?" is opened.
+func (h *Orgs) Why(c *gin.Context) {
+	v, org, ok := h.load(c)
+	if !ok {
+		return
+	}
+	in := parseDraft(c, org.Name, false)
+	kind := resolver.PrincipalKind(c.PostForm("kind"))
+	switch kind {
+	case resolver.KindOrganization, resolver.KindTeam, resolver.KindKey:
+	default:
+		fail(c, models.Errorf(models.EInvalid, "kind must be organization, team or key, not %q", kind))
+		return
+	}
+	name := c.PostForm("name")
+	before, ok := v.Snapshot.ExplainPrincipal(kind, name)
+	if !ok {
+		fail(c, models.Errorf(models.ENotFound, "unknown %s %q", kind, name))
+		return
+	}
+	p := views.WhyProps{Before: before.Lines()}
+	if len(in.problems) > 0 {
+		p.After = []string{"The draft has problems; see the preview."}
+	} else if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
+		if e, ok := after.ExplainPrincipal(kind, name); ok {
+			p.After = e.Lines()
+		}
+	} else {
+		p.After = []string{"The draft has problems; see the preview."}
+	}
+	render(c, http.StatusOK, views.Why(p))
+}
