@@ -18,7 +18,6 @@ import (
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 )
 
 const apiPolicy = `version: 1
@@ -66,7 +65,7 @@ func newAPI(t *testing.T) (*httptest.Server, *apiViews, *apiRecorder, *live.Metr
 		t.Fatal(err)
 	}
 	v := &live.View{Revision: 42, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{
-		store.HashSecret("wdn_ci"): "ci-bot", store.HashSecret("wdn_old"): "old", store.HashSecret("wdn_frozen"): "frozen",
+		models.HashSecret("wdn_ci"): "ci-bot", models.HashSecret("wdn_old"): "old", models.HashSecret("wdn_frozen"): "frozen",
 	}}
 	views := &apiViews{v: v}
 	rec := &apiRecorder{}
@@ -208,7 +207,7 @@ func TestAPIAccess(t *testing.T) {
 // BenchmarkAPICheck is one decision through the Gin handler, in process (no network).
 func BenchmarkAPICheck(b *testing.B) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
-	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{store.HashSecret("wdn_ci"): "ci-bot"}}
+	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
 	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -313,7 +312,7 @@ func TestAPICheckStrict(t *testing.T) {
 // MaxBodyBytes sets the limit.
 func TestAPICheckMaxBody(t *testing.T) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
-	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{store.HashSecret("wdn_ci"): "ci-bot"}}
+	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
 	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now), MaxBodyBytes: 100}
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)

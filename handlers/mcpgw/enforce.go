@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 )
 
 // Views gives the policy view to enforce. View returns an error when there is none to trust (no
@@ -194,7 +194,7 @@ func (p *Policy) KeyFor(secret string, now time.Time) (string, error) {
 	if secret == "" {
 		return "", &AuthError{Message: "missing Warden key: send Authorization: Bearer <secret> or " + KeyHeader}
 	}
-	name, ok := p.View.KeysByHash[store.HashSecret(secret)]
+	name, ok := p.View.KeysByHash[models.HashSecret(secret)]
 	if !ok {
 		return "", &AuthError{Message: "unknown or revoked Warden key"}
 	}
