@@ -16,6 +16,7 @@ import (
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
 )
@@ -70,7 +71,7 @@ func newAPI(t *testing.T) (*httptest.Server, *apiViews, *apiRecorder, *live.Metr
 	views := &apiViews{v: v}
 	rec := &apiRecorder{}
 	m := live.NewMetrics(func() float64 { return 0 })
-	api := &API{Enforcer: mcpgw.NewEnforcer(views, nil), Observer: mcpgw.Observer{Recorder: rec, Metrics: m}}
+	api := &API{Enforcer: enforce.NewEnforcer(views, nil), Observer: mcpgw.Observer{Recorder: rec, Metrics: m}}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
@@ -208,7 +209,7 @@ func TestAPIAccess(t *testing.T) {
 func BenchmarkAPICheck(b *testing.B) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
 	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
-	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now)}
+	api := &API{Enforcer: enforce.NewEnforcer(enforce.StaticViews{V: v}, time.Now)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
@@ -313,7 +314,7 @@ func TestAPICheckStrict(t *testing.T) {
 func TestAPICheckMaxBody(t *testing.T) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
 	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
-	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now), MaxBodyBytes: 100}
+	api := &API{Enforcer: enforce.NewEnforcer(enforce.StaticViews{V: v}, time.Now), MaxBodyBytes: 100}
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
 	for body, want := range map[string]int{

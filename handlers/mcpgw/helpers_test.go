@@ -112,7 +112,7 @@ func (r *recorder) all() []live.DecisionRecord {
 	return append([]live.DecisionRecord(nil), r.recs...)
 }
 
-// views is a Views whose view can be swapped.
+// views is an enforce.Views whose view can be swapped.
 type views struct {
 	mu  sync.Mutex
 	v   *live.View
