@@ -14,13 +14,14 @@ import (
 
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/resolver"
 )
 
 // API is the decision API: Warden's decisions for other gateways (POST /api/v1/check) and a key's
 // own effective access (GET /api/v1/access). Every answer carries X-Warden-Revision.
 type API struct {
-	Enforcer *mcpgw.Enforcer
+	Enforcer *enforce.Enforcer
 	Observer mcpgw.Observer
 	// MaxBodyBytes bounds a check request body (0 means 64 KiB); a larger one gets 413.
 	MaxBodyBytes int64
@@ -70,7 +71,7 @@ func (a *API) Check(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
 	c.Header(mcpgw.RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+mcpgw.PolicyError(err))
+		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+enforce.PolicyError(err))
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -104,12 +105,12 @@ func (a *API) Check(c *gin.Context) {
 	name, err := pol.KeyFor(req.Key, now)
 	if err != nil {
 		// Counted, not logged: there is no key to log it under.
-		mcpgw.Observer{Metrics: a.Observer.Metrics}.Decision("call", mcpgw.Principal{}, req.Server, req.Tool,
+		mcpgw.Observer{Metrics: a.Observer.Metrics}.Decision("call", enforce.Principal{}, req.Server, req.Tool,
 			resolver.Decision{DecidedBy: resolver.ByKey}, rev, now)
 		writeCheck(c, CheckResponse{DecidedBy: string(resolver.ByKey), Reason: err.Error(), Revision: rev})
 		return
 	}
-	pr := mcpgw.Principal{Key: name, EndUser: req.EndUser, Agent: req.Agent}
+	pr := enforce.Principal{Key: name, EndUser: req.EndUser, Agent: req.Agent}
 	d, reason := pol.Decide(pr, req.Server, req.Tool)
 	if d.Allowed {
 		reason = d.Reason(pr.Request(req.Server, req.Tool))
@@ -122,13 +123,13 @@ func (a *API) Check(c *gin.Context) {
 // a key that authenticates: the secret is read leniently for that (never to decide), so a
 // request from someone without a valid secret is counted but cannot fill the log, as with an
 // unknown secret. Server and tool are not recorded: they were not read.
-func (a *API) malformed(pol *mcpgw.Policy, rev int64, body []byte) {
+func (a *API) malformed(pol *enforce.Policy, rev int64, body []byte) {
 	now := a.Enforcer.Now()
 	obs := mcpgw.Observer{Metrics: a.Observer.Metrics}
-	var pr mcpgw.Principal
+	var pr enforce.Principal
 	if secret, ok := strictjson.LastString(body, "key"); ok {
 		if name, err := pol.KeyFor(secret, now); err == nil {
-			obs, pr = a.Observer, mcpgw.Principal{Key: name}
+			obs, pr = a.Observer, enforce.Principal{Key: name}
 		}
 	}
 	obs.Malformed(pr, "", rev, now)
@@ -141,12 +142,12 @@ func (a *API) Access(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
 	c.Header(mcpgw.RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+mcpgw.PolicyError(err))
+		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+enforce.PolicyError(err))
 		return
 	}
-	name, err := pol.Authenticate(mcpgw.SecretFrom(c.Request.Header), a.Enforcer.Now())
+	name, err := mcpgw.Authenticate(pol, c.Request.Header, a.Enforcer.Now())
 	if err != nil {
-		var ae *mcpgw.AuthError
+		var ae *enforce.AuthError
 		if errors.As(err, &ae) {
 			c.Header("WWW-Authenticate", `Bearer realm="warden"`)
 			apiError(c, http.StatusUnauthorized, err.Error())
@@ -155,7 +156,7 @@ func (a *API) Access(c *gin.Context) {
 		apiError(c, http.StatusInternalServerError, "internal error")
 		return
 	}
-	pr := mcpgw.Principal{Key: name, EndUser: firstOf(c.GetHeader(mcpgw.EndUserHeader), c.Query("end_user")),
+	pr := enforce.Principal{Key: name, EndUser: firstOf(c.GetHeader(mcpgw.EndUserHeader), c.Query("end_user")),
 		Agent: firstOf(c.GetHeader(mcpgw.AgentHeader), c.Query("agent"))}
 	acc, err := pol.Access(pr)
 	if err != nil {

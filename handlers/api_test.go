@@ -16,9 +16,9 @@ import (
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 )
 
 const apiPolicy = `version: 1
@@ -66,12 +66,12 @@ func newAPI(t *testing.T) (*httptest.Server, *apiViews, *apiRecorder, *live.Metr
 		t.Fatal(err)
 	}
 	v := &live.View{Revision: 42, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{
-		store.HashSecret("wdn_ci"): "ci-bot", store.HashSecret("wdn_old"): "old", store.HashSecret("wdn_frozen"): "frozen",
+		models.HashSecret("wdn_ci"): "ci-bot", models.HashSecret("wdn_old"): "old", models.HashSecret("wdn_frozen"): "frozen",
 	}}
 	views := &apiViews{v: v}
 	rec := &apiRecorder{}
 	m := live.NewMetrics(func() float64 { return 0 })
-	api := &API{Enforcer: mcpgw.NewEnforcer(views, nil), Observer: mcpgw.Observer{Recorder: rec, Metrics: m}}
+	api := &API{Enforcer: enforce.NewEnforcer(views, nil), Observer: mcpgw.Observer{Recorder: rec, Metrics: m}}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
@@ -208,8 +208,8 @@ func TestAPIAccess(t *testing.T) {
 // BenchmarkAPICheck is one decision through the Gin handler, in process (no network).
 func BenchmarkAPICheck(b *testing.B) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
-	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{store.HashSecret("wdn_ci"): "ci-bot"}}
-	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now)}
+	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
+	api := &API{Enforcer: enforce.NewEnforcer(enforce.StaticViews{V: v}, time.Now)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
@@ -313,8 +313,8 @@ func TestAPICheckStrict(t *testing.T) {
 // MaxBodyBytes sets the limit.
 func TestAPICheckMaxBody(t *testing.T) {
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
-	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{store.HashSecret("wdn_ci"): "ci-bot"}}
-	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now), MaxBodyBytes: 100}
+	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
+	api := &API{Enforcer: enforce.NewEnforcer(enforce.StaticViews{V: v}, time.Now), MaxBodyBytes: 100}
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
 	for body, want := range map[string]int{

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
@@ -36,7 +37,7 @@ func TestKeySecret(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if hashes[store.HashSecret(second)] != "ci-bot" || hashes[store.HashSecret(first)] != "" {
+			if hashes[models.HashSecret(second)] != "ci-bot" || hashes[models.HashSecret(first)] != "" {
 				t.Errorf("hashes %v", hashes)
 			}
 

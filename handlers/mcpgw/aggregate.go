@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
@@ -89,10 +90,10 @@ func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 	pol, rev, err := g.enf.Policy()
 	w.Header().Set(RevisionHeader, fmt.Sprint(rev))
 	if err != nil {
-		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+PolicyError(err), nil)
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+enforce.PolicyError(err), nil)
 		return
 	}
-	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())
+	pr, err := PrincipalFrom(pol, r.Header, g.enf.Now())
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
 		x.fail(http.StatusUnauthorized, CodeUnauthorized, err.Error(), nil)
@@ -219,18 +220,18 @@ func (a *aggregator) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 // principal authenticates the HTTP request that carried an MCP request.
-func (a *aggregator) principal(extra *mcp.RequestExtra) (*Policy, Principal, error) {
+func (a *aggregator) principal(extra *mcp.RequestExtra) (*enforce.Policy, enforce.Principal, error) {
 	pol, _, err := a.g.enf.Policy()
 	if err != nil {
-		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnavailable, Message: "Warden has no current policy to enforce: " + PolicyError(err)}
+		return nil, enforce.Principal{}, &jsonrpc.Error{Code: CodeUnavailable, Message: "Warden has no current policy to enforce: " + enforce.PolicyError(err)}
 	}
 	var h http.Header
 	if extra != nil {
 		h = extra.Header
 	}
-	pr, err := pol.PrincipalFrom(h, a.g.enf.Now())
+	pr, err := PrincipalFrom(pol, h, a.g.enf.Now())
 	if err != nil {
-		return nil, Principal{}, &jsonrpc.Error{Code: CodeUnauthorized, Message: err.Error()}
+		return nil, enforce.Principal{}, &jsonrpc.Error{Code: CodeUnauthorized, Message: err.Error()}
 	}
 	return pol, pr, nil
 }
@@ -283,7 +284,7 @@ func (a *aggregator) listTools(ctx context.Context, req *mcp.ListToolsRequest) (
 
 // split finds the server and tool of an aggregate tool name: the first split at Separator whose
 // left part is a server of the view.
-func split(pol *Policy, name string) (server, tool string) {
+func split(pol *enforce.Policy, name string) (server, tool string) {
 	for i := 0; ; {
 		j := strings.Index(name[i:], Separator)
 		if j < 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
@@ -100,7 +101,7 @@ func BenchmarkToolsCall(b *testing.B) {
 
 // BenchmarkPlan is the gateway's per-call policy work: decide one tools/call of a POST body.
 func BenchmarkPlan(b *testing.B) {
-	pol := newPolicy(testView(b, 1, map[string]live.Upstream{"gosrv": {URL: "http://x"}}))
+	pol := enforce.NewPolicy(testView(b, 1, map[string]live.Upstream{"gosrv": {URL: "http://x"}}))
 	raw := []byte(`{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}`)
 	g := &Gateway{}
 	b.ReportAllocs()
@@ -109,8 +110,8 @@ func BenchmarkPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		x := &exchange{g: g, server: "gosrv", pol: pol, pr: Principal{Key: "dev"}, in: in}
-		x.g.enf = &Enforcer{now: time.Now}
+		x := &exchange{g: g, server: "gosrv", pol: pol, pr: enforce.Principal{Key: "dev"}, in: in}
+		x.g.enf = enforce.NewEnforcer(nil, time.Now)
 		if x.plan() == nil {
 			b.Fatal("denied")
 		}

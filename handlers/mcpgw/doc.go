@@ -21,7 +21,9 @@
 // its URL, host, address or resolver: those go to the log.
 //
 // Allowed-ness comes only from the resolver (Snapshot.Decide and KeyAccessFor) on the view that
-// Views returns; the Enforcer adds authentication (key secret hashes, expiry) and per-view caches.
-// The decision API (handlers.API) shares the Enforcer. Decisions are recorded through
-// live.Recorder and counted on live.Metrics by the Observer.
+// Config.Views returns; authentication (key secret hashes, expiry, blocked keys) and the per-view
+// caches are package models/enforce, which the decision API (handlers.API) shares: the gateway's
+// Enforcer is the API's. This package adds only the HTTP side of it (where a secret and the end
+// user and agent are read from: SecretFrom, PrincipalFrom; the revision header). Decisions are
+// recorded through live.Recorder and counted on live.Metrics by the Observer.
 package mcpgw

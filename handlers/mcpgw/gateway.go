@@ -16,12 +16,13 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
 // Config is what the gateway needs. Views is required; the rest is optional.
 type Config struct {
-	Views    Views
+	Views    enforce.Views
 	Recorder live.Recorder
 	Metrics  *live.Metrics
 	// Transport reaches the upstream servers; nil means a transport tuned for a relay.
@@ -53,7 +54,7 @@ type Config struct {
 // Gateway is the MCP enforcement point: /mcp/:server relays one upstream, /mcp aggregates all
 // the servers a key may use.
 type Gateway struct {
-	enf      *Enforcer
+	enf      *enforce.Enforcer
 	obs      Observer
 	client   *http.Client
 	log      *slog.Logger
@@ -76,7 +77,7 @@ func New(cfg Config) *Gateway {
 		log = slog.Default()
 	}
 	g := &Gateway{
-		enf: NewEnforcer(cfg.Views, cfg.Now),
+		enf: enforce.NewEnforcer(cfg.Views, cfg.Now),
 		obs: Observer{Recorder: cfg.Recorder, Metrics: cfg.Metrics},
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // never carry upstream credentials to another address
@@ -130,7 +131,7 @@ func NewTransport() *http.Transport {
 }
 
 // Enforcer is the gateway's enforcer (shared with the decision API).
-func (g *Gateway) Enforcer() *Enforcer { return g.enf }
+func (g *Gateway) Enforcer() *enforce.Enforcer { return g.enf }
 
 // Observer is where the gateway records decisions and metrics.
 func (g *Gateway) Observer() Observer { return g.obs }
@@ -147,8 +148,8 @@ type exchange struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	server string
-	pol    *Policy
-	pr     Principal
+	pol    *enforce.Policy
+	pr     enforce.Principal
 	in     *body
 	local  [][]byte  // answers the gateway gives itself (denials)
 	calls  []pending // forwarded requests
@@ -177,7 +178,7 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	pol, rev, err := g.enf.Policy()
 	w.Header().Set(RevisionHeader, strconv.FormatInt(rev, 10))
 	if err != nil {
-		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+PolicyError(err), nil)
+		x.fail(http.StatusServiceUnavailable, CodeUnavailable, "Warden has no current policy to enforce: "+enforce.PolicyError(err), nil)
 		return
 	}
 	x.pol = pol
@@ -191,7 +192,7 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 		return
 	}
 
-	pr, err := pol.PrincipalFrom(r.Header, g.enf.Now())
+	pr, err := PrincipalFrom(pol, r.Header, g.enf.Now())
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
 		x.fail(http.StatusUnauthorized, CodeUnauthorized, err.Error(), nil)
@@ -201,7 +202,7 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	up, ok := pol.View.Upstreams[server]
 	if !ok || up.URL == "" {
 		msg := fmt.Sprintf("unknown server %q", server)
-		if pol.known[server] {
+		if pol.Known(server) {
 			msg = fmt.Sprintf("server %q has no upstream URL", server)
 		}
 		x.fail(http.StatusNotFound, CodeNotFound, msg, nil)

@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
@@ -414,7 +415,7 @@ func TestAggregate(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
-	pol := newPolicy(testView(t, 1, map[string]live.Upstream{"gosrv": {URL: "x"}, "go": {URL: "y"}}))
+	pol := enforce.NewPolicy(testView(t, 1, map[string]live.Upstream{"gosrv": {URL: "x"}, "go": {URL: "y"}}))
 	for in, want := range map[string][2]string{
 		"gosrv__add":    {"gosrv", "add"},
 		"go__srv__add":  {"go", "srv__add"},
@@ -527,9 +528,9 @@ func TestEndUserAndAgent(t *testing.T) {
 // A tools/list result for a principal the resolver cannot give an access (an unknown agent) keeps
 // no tool: the filter fails closed rather than relaying the upstream's list as it came.
 func TestRewriteFailsClosedWithoutAccess(t *testing.T) {
-	pol := newPolicy(testView(t, 1, map[string]live.Upstream{"gosrv": {URL: "http://x"}}))
-	x := &exchange{g: New(Config{Views: StaticViews{V: pol.View}}), server: "gosrv", pol: pol,
-		pr: Principal{Key: "dev", Agent: "no-such-agent"}}
+	pol := enforce.NewPolicy(testView(t, 1, map[string]live.Upstream{"gosrv": {URL: "http://x"}}))
+	x := &exchange{g: New(Config{Views: enforce.StaticViews{V: pol.View}}), server: "gosrv", pol: pol,
+		pr: enforce.Principal{Key: "dev", Agent: "no-such-agent"}}
 	if _, err := pol.Access(x.pr); err == nil {
 		t.Fatal("the test needs a principal without an access")
 	}

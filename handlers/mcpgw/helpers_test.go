@@ -27,7 +27,6 @@ import (
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/testenv"
 )
 
@@ -90,7 +89,7 @@ func testView(t testing.TB, rev int64, upstreams map[string]live.Upstream) *live
 	keys := map[string]string{}
 	for name, secret := range map[string]string{"dev": secretDev, "stale": secretStale, "later": secretLater,
 		"frozen": secretFrozen, "nothing": secretNothing} {
-		keys[store.HashSecret(secret)] = name
+		keys[models.HashSecret(secret)] = name
 	}
 	return &live.View{Revision: rev, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: keys, Upstreams: upstreams, BuiltAt: time.Now()}
 }
@@ -113,7 +112,7 @@ func (r *recorder) all() []live.DecisionRecord {
 	return append([]live.DecisionRecord(nil), r.recs...)
 }
 
-// views is a Views whose view can be swapped.
+// views is an enforce.Views whose view can be swapped.
 type views struct {
 	mu  sync.Mutex
 	v   *live.View

@@ -11,8 +11,6 @@ import (
 	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-
-	"github.com/warden-mcp/warden/models/live"
 )
 
 // safeError is an error the gateway words itself: its text names no URL, host or address and is
@@ -55,18 +53,6 @@ func category(err error) string {
 		return "its network is unreachable"
 	}
 	return "the exchange failed"
-}
-
-// PolicyError is the text a client sees when there is no policy to enforce. A stale view's
-// last error (a database error, which may name the database's host) stays in the log.
-func PolicyError(err error) string {
-	var stale *live.StaleError
-	if errors.As(err, &stale) && stale.Cause != "" {
-		c := *stale
-		c.Cause = ""
-		return c.Error()
-	}
-	return err.Error()
 }
 
 // upstreamDown counts and logs a failed upstream exchange of the aggregate and returns the

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
@@ -274,10 +275,10 @@ func readToolEntry(raw []byte) (jsontext.Value, string, error) {
 // and the refusal is logged as decided by "malformed" under the authenticated key. A request
 // whose key does not authenticate gets the usual 401 instead, so an unauthenticated client
 // learns nothing about the body and cannot fill the decision log.
-func (x *exchange) refuseMalformed(pol *Policy, err error) {
+func (x *exchange) refuseMalformed(pol *enforce.Policy, err error) {
 	x.in = nil
 	if x.pr.Key == "" {
-		pr, aerr := pol.PrincipalFrom(x.r.Header, x.g.enf.Now())
+		pr, aerr := PrincipalFrom(pol, x.r.Header, x.g.enf.Now())
 		if aerr != nil {
 			x.w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
 			x.fail(http.StatusUnauthorized, CodeUnauthorized, aerr.Error(), nil)
@@ -295,7 +296,7 @@ func (x *exchange) refuseMalformed(pol *Policy, err error) {
 }
 
 // Malformed records a request refused because its body could not be read strictly.
-func (o Observer) Malformed(pr Principal, server string, rev int64, at time.Time) {
+func (o Observer) Malformed(pr enforce.Principal, server string, rev int64, at time.Time) {
 	if o.Metrics != nil {
 		o.Metrics.Decisions.WithLabelValues("denied", DecidedByMalformed).Inc()
 	}

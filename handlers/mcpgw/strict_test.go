@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-mcp/warden/handlers/internal/strictjson"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 )
 
@@ -152,14 +153,14 @@ type verdict struct {
 // judge runs the gateway's reading and planning (as ServeServer does) for key dev on server
 // everything of the test policy: echo, get-sum allowed; get-env denied by the organization,
 // get-tiny-image outside the key's list.
-func judge(pol *Policy, b []byte) verdict {
+func judge(pol *enforce.Policy, b []byte) verdict {
 	in, err := readRequestBody(b)
 	if err != nil {
 		return verdict{refused: err}
 	}
 	rec := &recorder{}
-	x := &exchange{g: &Gateway{enf: &Enforcer{now: time.Now}, obs: Observer{Recorder: rec}}, server: "everything",
-		pol: pol, pr: Principal{Key: "dev"}, in: in}
+	x := &exchange{g: &Gateway{enf: enforce.NewEnforcer(nil, time.Now), obs: Observer{Recorder: rec}}, server: "everything",
+		pol: pol, pr: enforce.Principal{Key: "dev"}, in: in}
 	v := verdict{forwarded: x.plan()}
 	for _, r := range rec.all() {
 		v.decided = append(v.decided, r.Tool)
@@ -173,7 +174,7 @@ func judge(pol *Policy, b []byte) verdict {
 // checkDifferential is the property: for a body the gateway forwards, every reader runs exactly
 // the calls the gateway allowed, from what was forwarded; and on the body as sent, the readers
 // agree with the gateway about every call it decided. A refused body is never forwarded.
-func checkDifferential(t *testing.T, pol *Policy, b []byte) verdict {
+func checkDifferential(t *testing.T, pol *enforce.Policy, b []byte) verdict {
 	t.Helper()
 	v := judge(pol, b)
 	if v.refused != nil {
@@ -306,8 +307,8 @@ var strictCases = []struct {
 	{"null id call", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"get-env"}}`, ""},
 }
 
-func strictPolicy(t testing.TB) *Policy {
-	return newPolicy(testView(t, 1, map[string]live.Upstream{"everything": {URL: "http://x"}}))
+func strictPolicy(t testing.TB) *enforce.Policy {
+	return enforce.NewPolicy(testView(t, 1, map[string]live.Upstream{"everything": {URL: "http://x"}}))
 }
 
 // Every crafted body: the gateway refuses exactly the ambiguous ones, saying what and where, and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
@@ -73,7 +74,7 @@ func TestRefreshReflectsSaveInSameProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ = s.View()
-		if v.KeysByHash[store.HashSecret(secret)] != "ci-bot" {
+		if v.KeysByHash[models.HashSecret(secret)] != "ci-bot" {
 			t.Errorf("the new secret is not in the view: %v", v.KeysByHash)
 		}
 		if v.Upstreams["github"].Headers["Authorization"] != "Bearer up" {

@@ -18,7 +18,7 @@ type View struct {
 	Snapshot *resolver.Snapshot
 	// Doc is the document the snapshot was built from (servers' URLs, keys' expiry, ...).
 	Doc *models.Document
-	// KeysByHash maps store.HashSecret(secret) to the key's name.
+	// KeysByHash maps models.HashSecret(secret) to the key's name.
 	KeysByHash map[string]string
 	// Upstreams maps a server's name to where and how the gateway reaches it.
 	Upstreams map[string]Upstream

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -17,13 +15,6 @@ import (
 
 // SecretPrefix starts every key secret Warden issues, so leaked secrets are easy to spot.
 const SecretPrefix = "wdn_"
-
-// HashSecret is how a key secret is stored and looked up: hex SHA-256. Secrets carry 160 random
-// bits, so a fast unsalted hash is enough (there is nothing to brute-force).
-func HashSecret(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
-}
 
 // IssueKeySecret gives the named key a new random secret and returns it; the old secret stops
 // working. Only the hash and a short display prefix are stored. The revision is bumped (who may
@@ -39,7 +30,7 @@ func (s *Store) IssueKeySecret(ctx context.Context, keyName, actor string) (stri
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		res := tx.Model(&models.Key{}).Where("name = ?", keyName).Updates(map[string]any{
-			"secret_hash": HashSecret(secret), "secret_prefix": prefix, "secret_issued_at": now, "updated_at": now,
+			"secret_hash": models.HashSecret(secret), "secret_prefix": prefix, "secret_issued_at": now, "updated_at": now,
 		})
 		if res.Error != nil {
 			return res.Error

@@ -1,23 +1,20 @@
-package mcpgw
+package enforce
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 )
 
 // Views gives the policy view to enforce. View returns an error when there is none to trust (no
-// view loaded yet, or the last one is older than allowed): the gateway and the API then fail
-// closed. A non-nil view returned with an error is used only to report its revision.
+// view loaded yet, or the last one is older than allowed): enforcement points then fail closed.
+// A non-nil view returned with an error is used only to report its revision.
 type Views interface {
 	View() (*live.View, error)
 }
@@ -33,20 +30,9 @@ func (s StaticViews) View() (*live.View, error) {
 	return s.V, nil
 }
 
-// RevisionHeader is carried by every gateway and decision API response: the policy revision the
-// answer was decided at ("0" when no policy is loaded).
-const RevisionHeader = "X-Warden-Revision"
-
-// Request headers a client uses to authenticate and to name who it acts for.
-const (
-	KeyHeader     = "X-Warden-Key"
-	EndUserHeader = "X-Warden-End-User"
-	AgentHeader   = "X-Warden-Agent"
-)
-
 // Enforcer authenticates key secrets and answers access questions against the current view.
 // Everything about allowed-ness comes from the resolver; the Enforcer only caches what it derives
-// per view (key expiries, accesses).
+// per view (key expiries, accesses). It is safe for concurrent use.
 type Enforcer struct {
 	views Views
 	now   func() time.Time
@@ -61,11 +47,11 @@ func NewEnforcer(views Views, now func() time.Time) *Enforcer {
 	return &Enforcer{views: views, now: now}
 }
 
-// Now is the Enforcer's clock.
+// Now is the Enforcer's clock: the time expiries are checked against and decisions recorded at.
 func (e *Enforcer) Now() time.Time { return e.now() }
 
-// Policy returns the view to enforce with what is derived from it. On error the returned
-// revision is the one to report (0 if none).
+// Policy returns the view to enforce with what is derived from it, built once per view. With no
+// view to trust it returns an error (callers fail closed) and the revision to report (0 if none).
 func (e *Enforcer) Policy() (*Policy, int64, error) {
 	v, err := e.views.View()
 	if err != nil || v == nil || v.Snapshot == nil {
@@ -81,15 +67,29 @@ func (e *Enforcer) Policy() (*Policy, int64, error) {
 	if p := e.cur.Load(); p != nil && p.View == v {
 		return p, v.Revision, nil
 	}
-	p := newPolicy(v)
+	p := NewPolicy(v)
 	e.cur.Store(p)
 	return p, v.Revision, nil
 }
 
-// Policy is one view plus what the gateway derives from it, built once per view.
+// PolicyError is the text a client sees when there is no policy to enforce (Enforcer.Policy's
+// error). A stale view's last error (a database error, which may name the database's host) is
+// left out: it belongs in the log.
+func PolicyError(err error) string {
+	var stale *live.StaleError
+	if errors.As(err, &stale) && stale.Cause != "" {
+		c := *stale
+		c.Cause = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
+// Policy is one view plus what enforcement derives from it. Build it with NewPolicy (or get it
+// from Enforcer.Policy); it is safe for concurrent use.
 type Policy struct {
+	// View is the view this policy enforces; never modify it.
 	View *live.View
-	Rev  string // the revision, formatted for RevisionHeader
 	// expires holds the expiry of every key that has one; a key whose expiry cannot be parsed
 	// maps to the zero time, which is always in the past (fail closed).
 	expires map[string]time.Time
@@ -103,12 +103,15 @@ type Policy struct {
 	access map[Principal]resolver.Access
 }
 
-// maxCachedAccesses bounds the per-view access cache (distinct key/end user/agent triples).
+// maxCachedAccesses bounds the per-view access cache (distinct key/end user/agent triples): the
+// end user and agent are named by the client, so an unbounded cache would let one key grow the
+// gateway's memory at will. Beyond the bound accesses are computed on every request.
 const maxCachedAccesses = 4096
 
-func newPolicy(v *live.View) *Policy {
-	p := &Policy{View: v, Rev: strconv.FormatInt(v.Revision, 10), expires: map[string]time.Time{},
-		firstTool: map[string]string{}, known: map[string]bool{}, access: map[Principal]resolver.Access{}}
+// NewPolicy derives a Policy from v, which must have a snapshot.
+func NewPolicy(v *live.View) *Policy {
+	p := &Policy{View: v, expires: map[string]time.Time{}, firstTool: map[string]string{}, known: map[string]bool{},
+		access: map[Principal]resolver.Access{}}
 	if v.Doc != nil {
 		for _, k := range v.Doc.Keys {
 			if k.ExpiresAt == "" {
@@ -130,6 +133,10 @@ func newPolicy(v *live.View) *Policy {
 	return p
 }
 
+// Known reports whether server is a server of the policy's document (whether or not anyone may
+// use it): enforcement points answer "unknown server" only when it is not.
+func (p *Policy) Known(server string) bool { return p.known[server] }
+
 // Principal is who a request acts as: the authenticated key, and the end user and agent it names.
 type Principal struct {
 	Key     string
@@ -142,36 +149,17 @@ func (p Principal) Request(server, tool string) resolver.Request {
 	return resolver.Request{Key: p.Key, Server: server, Tool: tool, EndUser: p.EndUser, Agent: p.Agent}
 }
 
-// AuthError is why a key secret was refused; every AuthError is a 401.
+// AuthError is why a key secret was refused. Enforcement points answer it as "not
+// authenticated" (401 on HTTP); any other error from this package is not about the secret.
 type AuthError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *AuthError) Error() string { return e.Message }
 
-// SecretFrom returns the key secret of a request: X-Warden-Key, else an Authorization bearer token.
-func SecretFrom(h http.Header) string {
-	if k := strings.TrimSpace(h.Get(KeyHeader)); k != "" {
-		return k
-	}
-	a := h.Get("Authorization")
-	if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		return strings.TrimSpace(a[7:])
-	}
-	return ""
-}
-
-// PrincipalFrom authenticates a request's key and reads the end user and agent it names.
-func (p *Policy) PrincipalFrom(h http.Header, now time.Time) (Principal, error) {
-	key, err := p.Authenticate(SecretFrom(h), now)
-	if err != nil {
-		return Principal{}, err
-	}
-	return Principal{Key: key, EndUser: strings.TrimSpace(h.Get(EndUserHeader)), Agent: strings.TrimSpace(h.Get(AgentHeader))}, nil
-}
-
 // Authenticate maps a key secret to its key's name. Missing, unknown (or replaced), expired and
-// blocked keys are refused with an *AuthError.
+// blocked keys are refused with an *AuthError; a blocked key's message is the resolver's reason.
 func (p *Policy) Authenticate(secret string, now time.Time) (string, error) {
 	name, err := p.KeyFor(secret, now)
 	if err != nil {
@@ -189,12 +177,14 @@ func (p *Policy) Authenticate(secret string, now time.Time) (string, error) {
 }
 
 // KeyFor maps a key secret to its key's name, refusing missing, unknown (or replaced) and
-// expired keys with an *AuthError. Blocked keys are left to the resolver (see Authenticate).
+// expired keys with an *AuthError. A key whose expiry cannot be read is refused (fail closed).
+// Blocked keys are left to the resolver (see Authenticate): the decision API answers them as the
+// resolver's "blocked" decision rather than as a refused secret.
 func (p *Policy) KeyFor(secret string, now time.Time) (string, error) {
 	if secret == "" {
-		return "", &AuthError{Message: "missing Warden key: send Authorization: Bearer <secret> or " + KeyHeader}
+		return "", &AuthError{Message: "missing Warden key"}
 	}
-	name, ok := p.View.KeysByHash[store.HashSecret(secret)]
+	name, ok := p.View.KeysByHash[models.HashSecret(secret)]
 	if !ok {
 		return "", &AuthError{Message: "unknown or revoked Warden key"}
 	}
@@ -210,8 +200,9 @@ func (p *Policy) KeyFor(secret string, now time.Time) (string, error) {
 	return name, nil
 }
 
-// Access is what the principal may use (the resolver's KeyAccessFor), cached per view. An unknown
-// agent is an error.
+// Access is what the principal may use (the resolver's KeyAccessFor), cached per view up to
+// maxCachedAccesses principals. An unknown agent is an error. The returned access is shared:
+// never modify it.
 func (p *Policy) Access(pr Principal) (resolver.Access, error) {
 	p.mu.Lock()
 	a, ok := p.access[pr]
@@ -231,6 +222,13 @@ func (p *Policy) Access(pr Principal) (resolver.Access, error) {
 	return a, nil
 }
 
+// cachedAccesses is how many principals' accesses the cache holds.
+func (p *Policy) cachedAccesses() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.access)
+}
+
 // NoAccessReason explains, in the resolver's words, why a principal may use no tool of a server.
 func (p *Policy) NoAccessReason(pr Principal, server string) string {
 	tool, ok := p.firstTool[server]
@@ -248,8 +246,8 @@ func (p *Policy) NoAccessReason(pr Principal, server string) string {
 	return d.Reason(r)
 }
 
-// Decide decides one tool call. A request the resolver refuses as bad input (an unknown agent)
-// is a denial by the agent level.
+// Decide decides one tool call and, when it is denied, gives the resolver's reason. A request the
+// resolver refuses as bad input (an unknown agent) is a denial by the agent level.
 func (p *Policy) Decide(pr Principal, server, tool string) (resolver.Decision, string) {
 	r := pr.Request(server, tool)
 	d, err := p.View.Snapshot.Decide(r)
@@ -260,47 +258,4 @@ func (p *Policy) Decide(pr Principal, server, tool string) (resolver.Decision, s
 		return d, ""
 	}
 	return d, d.Reason(r)
-}
-
-// Observer records decisions and gateway metrics; both parts are optional.
-type Observer struct {
-	Recorder live.Recorder
-	Metrics  *live.Metrics
-}
-
-// Decision records one decision in the log and the decision counter.
-func (o Observer) Decision(kind string, pr Principal, server, tool string, d resolver.Decision, rev int64, at time.Time) {
-	if o.Metrics != nil {
-		outcome := "denied"
-		if d.Allowed {
-			outcome = "allowed"
-		}
-		o.Metrics.Decisions.WithLabelValues(outcome, string(d.DecidedBy)).Inc()
-	}
-	if o.Recorder != nil {
-		o.Recorder.Record(live.DecisionRecord{At: at, Kind: kind, Key: pr.Key, EndUser: pr.EndUser, Agent: pr.Agent,
-			Server: server, Tool: tool, Allowed: d.Allowed, DecidedBy: string(d.DecidedBy), Revision: rev})
-	}
-}
-
-// List records a filtered tools/list.
-func (o Observer) List(pr Principal, server string, rev int64, at time.Time) {
-	if o.Recorder != nil {
-		o.Recorder.Record(live.DecisionRecord{At: at, Kind: "list", Key: pr.Key, EndUser: pr.EndUser, Agent: pr.Agent,
-			Server: server, Allowed: true, Revision: rev})
-	}
-}
-
-// UpstreamError counts one failed upstream exchange.
-func (o Observer) UpstreamError(server string) {
-	if o.Metrics != nil {
-		o.Metrics.UpstreamErrors.WithLabelValues(server).Inc()
-	}
-}
-
-// Latency observes the handling time of one gateway request.
-func (o Observer) Latency(server, method string, d time.Duration) {
-	if o.Metrics != nil {
-		o.Metrics.GatewayLatency.WithLabelValues(server, method).Observe(d.Seconds())
-	}
 }
