@@ -47,6 +47,7 @@ func routes(r *gin.Engine, d Deps) {
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
 			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
+			MaxBodyInflightPerKey: d.Limits.MaxBodyInflightPerKey, MaxBodyInflight: d.Limits.MaxBodyInflight,
 			SessionTimeout: d.Limits.SessionTimeout, StreamWriteTimeout: d.Limits.StreamWriteTimeout})
 		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(), MaxBodyBytes: d.Limits.maxBody()}
 		r.Any("/mcp", gw.Aggregate)
