@@ -113,7 +113,7 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		{&cfg.maxBodyInflightPerKey, "max-body-inflight-per-key", "WARDEN_MAX_BODY_INFLIGHT_PER_KEY", mcpgw.DefaultMaxBodyInflightPerKey,
 			"bytes of request bodies one key may have being read at once (each counted at its Content-Length, or --max-body if it has none); a body beyond gets 429 unread"},
 		{&cfg.maxBodyInflight, "max-body-inflight", "WARDEN_MAX_BODY_INFLIGHT", mcpgw.DefaultMaxBodyInflight,
-			"bytes of request bodies being read at once in all; a body beyond gets 429 unread"},
+			"bytes of request bodies being read at once in all (gateway and decision API); a body beyond gets 429 unread"},
 	} {
 		*b.p = byteSize(b.def)
 		if v := e.getenv(b.env); v != "" {
