@@ -104,6 +104,9 @@ func (a *API) Check(c *gin.Context) {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer bodyPool.Put(buf)
 	buf.Reset()
+	if n := c.Request.ContentLength; n > 0 {
+		buf.Grow(int(n) + bytes.MinRead) // reserved, at most limit: no doubling past it
+	}
 	_, err = buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	release() // what the budget bounds is reads under way
 	if err != nil {

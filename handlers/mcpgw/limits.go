@@ -1,9 +1,9 @@
 package mcpgw
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -38,7 +38,15 @@ func (x *exchange) readBody() ([]byte, bool) {
 		return nil, false
 	}
 	defer release()
-	raw, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, x.g.maxBody))
+	// A declared body is read into a buffer of its size (it was reserved, and is at most
+	// maxBody): growing one by doubling would leave up to as much again as garbage per read,
+	// which the budget does not count.
+	var buf bytes.Buffer
+	if n := x.r.ContentLength; n > 0 {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, x.g.maxBody))
+	raw := buf.Bytes()
 	// Released before answering: what the budget bounds is reads under way (a stalled body
 	// holds its reservation until the read timeout), and the next request may come right after.
 	release()
