@@ -23,8 +23,14 @@ import (
 type API struct {
 	Enforcer *enforce.Enforcer
 	Observer mcpgw.Observer
-	// MaxBodyBytes bounds a check request body (0 means 64 KiB); a larger one gets 413.
+	// MaxBodyBytes bounds a check request body (0 means DefaultMaxCheckBody); a larger one gets
+	// 413.
 	MaxBodyBytes int64
+	// Bodies, when set, is the budget a check request body is reserved in, under
+	// mcpgw.CheckAPIBucket, before a byte of it is read: the body names its key inside, so the
+	// decision API's bodies share one bucket, and stalled ones cannot use up the gateway's total.
+	// A body that does not fit gets 429, unread.
+	Bodies *mcpgw.BodyBudget
 }
 
 // CheckRequest is the body of POST /api/v1/check. Key is the key's secret.
@@ -57,15 +63,17 @@ type AccessResponse struct {
 	Access       resolver.Access `json:"access"`
 }
 
-// defaultMaxCheckBody bounds a check request when API.MaxBodyBytes is 0.
-const defaultMaxCheckBody = 64 << 10
+// DefaultMaxCheckBody bounds a check request when API.MaxBodyBytes is 0: a check request is a
+// few names and a secret, so 64 KiB is ample.
+const DefaultMaxCheckBody = 64 << 10
 
 // checkFields are the names of a check request's members.
 var checkFields = []string{"key", "server", "tool", "end_user", "agent"}
 
 // Check decides one tool call for a key secret. Refusing the key is an answer, not an error: an
 // unknown, replaced or expired secret is "not allowed, decided by key", a blocked one is the
-// resolver's "blocked". A body larger than the limit gets 413; a body Warden does not read (see
+// resolver's "blocked". A body larger than the limit gets 413, one that does not fit in the body
+// budget 429 (both unread when their length is declared); a body Warden does not read (see
 // decodeCheck) or without key, server and tool gets 400; no policy to enforce gets 503.
 func (a *API) Check(c *gin.Context) {
 	pol, rev, err := a.Enforcer.Policy()
@@ -74,20 +82,42 @@ func (a *API) Check(c *gin.Context) {
 		apiError(c, http.StatusServiceUnavailable, "Warden has no current policy to enforce: "+enforce.PolicyError(err))
 		return
 	}
+	limit := a.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxCheckBody
+	}
+	tooLarge := func() {
+		apiError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+	}
+	if c.Request.ContentLength > limit {
+		tooLarge() // declared too large: refused without reading it
+		return
+	}
+	release := func() {}
+	if a.Bodies != nil {
+		if release, err = a.Bodies.ReserveBody(mcpgw.CheckAPIBucket, c.Request, limit); err != nil {
+			c.Header("Retry-After", "1")
+			apiError(c, http.StatusTooManyRequests, "the decision API is already reading as many request bodies as it may at once: retry shortly")
+			return
+		}
+	}
+	defer release()
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer bodyPool.Put(buf)
 	buf.Reset()
-	limit := a.MaxBodyBytes
-	if limit <= 0 {
-		limit = defaultMaxCheckBody
+	if n := c.Request.ContentLength; n > 0 {
+		buf.Grow(int(n) + bytes.MinRead) // reserved, at most limit: no doubling past it
 	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit)); err != nil {
+	_, err = buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	release() // what the budget bounds is reads under way
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			apiError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+			tooLarge()
 			return
 		}
-		apiError(c, http.StatusBadRequest, "reading the body: "+err.Error())
+		// The connection's own error names Warden's address: say what happened, not where.
+		apiError(c, http.StatusBadRequest, "reading the body failed: the client stalled past the read timeout or went away")
 		return
 	}
 	req, err := decodeCheck(buf.Bytes())

@@ -54,8 +54,13 @@ func routes(r *gin.Engine, d Deps) {
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
 			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
+			MaxBodyInflightPerKey: d.Limits.MaxBodyInflightPerKey, MaxBodyInflight: d.Limits.MaxBodyInflight,
 			SessionTimeout: d.Limits.SessionTimeout, StreamWriteTimeout: d.Limits.StreamWriteTimeout})
-		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(), MaxBodyBytes: d.Limits.maxBody()}
+		// A check request is read before anything authenticates it (its key is in the body): it
+		// is bounded by its own 64 KiB (as documented; --max-body only lowers it) and reserved in
+		// the gateway's body budget, so unauthenticated callers hold at most one key's share.
+		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(),
+			MaxBodyBytes: min(d.Limits.maxBody(), handlers.DefaultMaxCheckBody), Bodies: gw.BodyBudget()}
 		r.Any("/mcp", gw.Aggregate)
 		r.Any("/mcp/:server", gw.Server)
 		r.POST("/api/v1/check", api.Check)

@@ -44,9 +44,15 @@ type Deps struct {
 
 // Limits are the request and session limits of `warden serve` (see its flags).
 type Limits struct {
-	// MaxBodyBytes bounds a request body: the gateway's POSTs (read after authentication), the
-	// decision API's, and the console's form posts (default 4 MiB). Beyond it: 413.
+	// MaxBodyBytes bounds a request body: the gateway's POSTs (read after authentication) and
+	// the console's form posts (default 4 MiB); the decision API's check requests are bounded by
+	// 64 KiB, or by MaxBodyBytes when it is smaller. Beyond it: 413.
 	MaxBodyBytes int64
+	// MaxBodyInflightPerKey and MaxBodyInflight bound the bytes of request bodies being read at
+	// once, for one key and in all (defaults 32 MiB and 256 MiB); the decision API's bodies count
+	// in the total and together as one key. Beyond them: 429, the body unread.
+	MaxBodyInflightPerKey int64
+	MaxBodyInflight       int64
 	// MaxSessionsPerKey bounds the sessions a key holds open on /mcp; one more gets 429
 	// (default 16).
 	MaxSessionsPerKey int

@@ -34,10 +34,14 @@ type serveConfig struct {
 	// an authenticated exchange once its request is read, and bounds each write of it by
 	// writeTimeout instead.
 	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
-	// Request and session limits.
-	maxBody           byteSize
-	maxSessionsPerKey int
-	sessionTimeout    time.Duration
+	// Request and session limits. The body budget (maxBodyInflightPerKey, maxBodyInflight)
+	// bounds the bytes of request bodies being read at once, per key and in all, so stalled
+	// uploads of one valid key cannot make the process hold connections × maxBody; its defaults
+	// (32 MiB a key: 8 bodies of the largest default size at once; 256 MiB in all) are argued
+	// at mcpgw.DefaultMaxBodyInflightPerKey.
+	maxBody, maxBodyInflightPerKey, maxBodyInflight byteSize
+	maxSessionsPerKey                               int
+	sessionTimeout                                  time.Duration
 	// ready, when set, receives the bound address once the server listens (tests use port 0).
 	ready func(addr string)
 }
@@ -108,14 +112,27 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		}
 		fs.DurationVar(d.p, d.name, def, d.usage+" (env "+d.env+")")
 	}
-	cfg.maxBody = mcpgw.DefaultMaxBodyBytes
-	if v := e.getenv("WARDEN_MAX_BODY"); v != "" {
-		if err := cfg.maxBody.Set(v); err != nil {
-			fmt.Fprintf(e.stderr, "warden serve: WARDEN_MAX_BODY: %v\n", err)
-			return cfg, exitUsage, false
+	for _, b := range []struct {
+		p         *byteSize
+		name, env string
+		def       int64
+		usage     string
+	}{
+		{&cfg.maxBody, "max-body", "WARDEN_MAX_BODY", mcpgw.DefaultMaxBodyBytes, "largest request body accepted, in bytes or with a KiB/MiB suffix; larger bodies get 413"},
+		{&cfg.maxBodyInflightPerKey, "max-body-inflight-per-key", "WARDEN_MAX_BODY_INFLIGHT_PER_KEY", mcpgw.DefaultMaxBodyInflightPerKey,
+			"bytes of request bodies one key may have being read at once (each counted at its Content-Length, or --max-body if it has none); a body beyond gets 429 unread"},
+		{&cfg.maxBodyInflight, "max-body-inflight", "WARDEN_MAX_BODY_INFLIGHT", mcpgw.DefaultMaxBodyInflight,
+			"bytes of request bodies being read at once in all (gateway and decision API); a body beyond gets 429 unread"},
+	} {
+		*b.p = byteSize(b.def)
+		if v := e.getenv(b.env); v != "" {
+			if err := b.p.Set(v); err != nil {
+				fmt.Fprintf(e.stderr, "warden serve: %s: %v\n", b.env, err)
+				return cfg, exitUsage, false
+			}
 		}
+		fs.Var(b.p, b.name, b.usage+" (env "+b.env+")")
 	}
-	fs.Var(&cfg.maxBody, "max-body", "largest request body accepted, in bytes or with a KiB/MiB suffix; larger bodies get 413 (env WARDEN_MAX_BODY)")
 	defSessions := mcpgw.DefaultMaxSessionsPerKey
 	if v := e.getenv("WARDEN_MAX_SESSIONS_PER_KEY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -131,6 +148,16 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 	}
 	if cfg.maxSessionsPerKey < 1 {
 		fmt.Fprintf(e.stderr, "warden serve: --max-sessions-per-key must be at least 1, got %d\n", cfg.maxSessionsPerKey)
+		return cfg, exitUsage, false
+	}
+	// A key's share smaller than the largest body would refuse that body always, a total smaller
+	// than a share would make the share unreachable: both are mistakes, said at start.
+	if cfg.maxBodyInflightPerKey < cfg.maxBody {
+		fmt.Fprintf(e.stderr, "warden serve: --max-body-inflight-per-key (%d) must be at least --max-body (%d)\n", cfg.maxBodyInflightPerKey, cfg.maxBody)
+		return cfg, exitUsage, false
+	}
+	if cfg.maxBodyInflight < cfg.maxBodyInflightPerKey {
+		fmt.Fprintf(e.stderr, "warden serve: --max-body-inflight (%d) must be at least --max-body-inflight-per-key (%d)\n", cfg.maxBodyInflight, cfg.maxBodyInflightPerKey)
 		return cfg, exitUsage, false
 	}
 	cfg.db = *db
@@ -219,6 +246,7 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
 		AllowedHosts: strings.Split(cfg.allowedHosts, ","),
 		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
+			MaxBodyInflightPerKey: int64(cfg.maxBodyInflightPerKey), MaxBodyInflight: int64(cfg.maxBodyInflight),
 			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
 	logger.Info("warden listening", "addr", "http://"+ln.Addr().String(), "database", st.Kind())
 	if cfg.ready != nil {

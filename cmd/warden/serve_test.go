@@ -58,6 +58,44 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
+// The body budget of `warden serve`: defaults, environment, flags, and a budget too small for
+// the body limit refused at start.
+func TestServeBodyBudgetFlags(t *testing.T) {
+	parse := func(env map[string]string, args ...string) (serveConfig, int, bool, string) {
+		var errb bytes.Buffer
+		cfg, code, ok := parseServe(env2(env, &errb), args)
+		return cfg, code, ok, errb.String()
+	}
+	cfg, _, ok, errs := parse(nil)
+	if !ok || cfg.maxBodyInflightPerKey != 32<<20 || cfg.maxBodyInflight != 256<<20 {
+		t.Errorf("defaults: %+v %s", cfg, errs)
+	}
+	cfg, _, ok, errs = parse(map[string]string{"WARDEN_MAX_BODY_INFLIGHT_PER_KEY": "8MiB", "WARDEN_MAX_BODY_INFLIGHT": "64MiB"})
+	if !ok || cfg.maxBodyInflightPerKey != 8<<20 || cfg.maxBodyInflight != 64<<20 {
+		t.Errorf("environment: %+v %s", cfg, errs)
+	}
+	cfg, _, ok, errs = parse(map[string]string{"WARDEN_MAX_BODY_INFLIGHT_PER_KEY": "8MiB"},
+		"--max-body-inflight-per-key", "5MiB", "--max-body-inflight", "1GiB")
+	if !ok || cfg.maxBodyInflightPerKey != 5<<20 || cfg.maxBodyInflight != 1<<30 {
+		t.Errorf("flags over environment: %+v %s", cfg, errs)
+	}
+	for _, bad := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--max-body-inflight-per-key", "1MiB"}, "must be at least --max-body"},
+		{nil, []string{"--max-body", "64MiB"}, "must be at least --max-body"},
+		{nil, []string{"--max-body-inflight", "16MiB"}, "must be at least --max-body-inflight-per-key"},
+		{nil, []string{"--max-body-inflight", "0"}, "positive size"},
+		{map[string]string{"WARDEN_MAX_BODY_INFLIGHT": "much"}, nil, "WARDEN_MAX_BODY_INFLIGHT"},
+	} {
+		if _, code, ok, errs := parse(bad.env, bad.args...); ok || code != exitUsage || !strings.Contains(errs, bad.want) {
+			t.Errorf("%v %v accepted or unexplained: %s", bad.env, bad.args, errs)
+		}
+	}
+}
+
 func env2(vars map[string]string, stderr io.Writer) env {
 	return newEnv(func(k string) string { return vars[k] }, io.Discard, stderr)
 }

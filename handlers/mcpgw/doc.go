@@ -11,7 +11,9 @@
 //     the upstreams lazily and offer every allowed tool as <server>__<tool>.
 //
 // Both endpoints authenticate the key, and check its access, before reading a byte of a body;
-// the body is then read up to Config.MaxBodyBytes (413 beyond). A session belongs to the key that
+// the body is then read up to Config.MaxBodyBytes (413 beyond), once it fits in the body budget
+// (BodyBudget: the bytes of bodies being read at once, per key and in all; 429 with
+// CodeBodyBudget beyond, unread), so a valid key with stalled uploads holds only its share. A session belongs to the key that
 // opened it: on /mcp/:server the gateway binds each session id an upstream issues to the key
 // (relaySessions: another key gets 403, an id it holds no binding for 404, neither forwarded); on
 // /mcp the SDK's sessions are bound likewise and a key holds at most Config.MaxSessionsPerKey

@@ -31,6 +31,12 @@ type Config struct {
 	// MaxBodyBytes bounds a POST body (default 4 MiB); larger ones get 413. It is read only once
 	// the key is authenticated and allowed.
 	MaxBodyBytes int64
+	// MaxBodyInflightPerKey and MaxBodyInflight bound the bytes of request bodies being read at
+	// once for one key and in all (defaults 32 MiB and 256 MiB; see BodyBudget): a request whose
+	// body would not fit gets 429 without a byte of it read. MaxBodyInflightPerKey should be at
+	// least MaxBodyBytes, or a body of the largest size is never read.
+	MaxBodyInflightPerKey int64
+	MaxBodyInflight       int64
 	// SessionTimeout closes idle sessions of the aggregate endpoint /mcp and forgets idle session
 	// bindings of /mcp/:server (default 30 minutes).
 	SessionTimeout time.Duration
@@ -60,7 +66,9 @@ type Gateway struct {
 	log      *slog.Logger
 	maxBody  int64
 	maxEvent int
-	agg      *aggregator
+	// bodies bounds the request bodies being read at once.
+	bodies *BodyBudget
+	agg    *aggregator
 	// relayed binds the session ids upstreams issue on /mcp/:server to the keys that opened them.
 	relayed     *relaySessions
 	streamWrite time.Duration
@@ -85,6 +93,7 @@ func New(cfg Config) *Gateway {
 		log:      log,
 		maxBody:  cfg.MaxBodyBytes,
 		maxEvent: 64 << 20,
+		bodies:   NewBodyBudget(cfg.MaxBodyInflightPerKey, cfg.MaxBodyInflight),
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxBodyBytes
@@ -132,6 +141,10 @@ func NewTransport() *http.Transport {
 
 // Enforcer is the gateway's enforcer (shared with the decision API).
 func (g *Gateway) Enforcer() *enforce.Enforcer { return g.enf }
+
+// BodyBudget is the gateway's budget of request bodies being read at once (shared with the
+// decision API, under CheckAPIBucket).
+func (g *Gateway) BodyBudget() *BodyBudget { return g.bodies }
 
 // Observer is where the gateway records decisions and metrics.
 func (g *Gateway) Observer() Observer { return g.obs }

@@ -1,9 +1,9 @@
 package mcpgw
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -20,7 +20,9 @@ const DefaultStreamWriteTimeout = 60 * time.Second
 // readBody reads the POST body of a request that is already authenticated and allowed, bounded
 // by MaxBodyBytes: a larger body gets 413, never a truncated read; a body that cannot be read
 // (the client stalled past the server's read timeout, or went away) gets 400. The answer names
-// no address: the error of the client's own connection would show Warden's.
+// no address: the error of the client's own connection would show Warden's. Before a byte is
+// read the body is reserved in the body budget under the key; a body that does not fit gets
+// 429, unread, and the reservation is released when the read ends, however it ends.
 func (x *exchange) readBody() ([]byte, bool) {
 	tooLarge := func() {
 		x.fail(http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest,
@@ -30,7 +32,24 @@ func (x *exchange) readBody() ([]byte, bool) {
 		tooLarge() // declared too large: refused without reading it
 		return nil, false
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, x.g.maxBody))
+	release, err := x.g.bodies.ReserveBody(x.pr.Key, x.r, x.g.maxBody)
+	if err != nil {
+		x.refuseBudget(err)
+		return nil, false
+	}
+	defer release()
+	// A declared body is read into a buffer of its size (it was reserved, and is at most
+	// maxBody): growing one by doubling would leave up to as much again as garbage per read,
+	// which the budget does not count.
+	var buf bytes.Buffer
+	if n := x.r.ContentLength; n > 0 {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, x.g.maxBody))
+	raw := buf.Bytes()
+	// Released before answering: what the budget bounds is reads under way (a stalled body
+	// holds its reservation until the read timeout), and the next request may come right after.
+	release()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -42,6 +61,25 @@ func (x *exchange) readBody() ([]byte, bool) {
 		return nil, false
 	}
 	return raw, true
+}
+
+// refuseBudget answers 429 to a request whose body does not fit in the body budget.
+func (x *exchange) refuseBudget(err error) {
+	x.g.log.Info("mcp request body refused: body budget", "server", x.server, "key", x.pr.Key, "err", err)
+	msg, data := err.Error(), map[string]any{"key": x.pr.Key}
+	var be *BudgetError
+	if errors.As(err, &be) {
+		data["limit"] = be.Limit
+		if be.Bucket {
+			data["scope"] = "key"
+			msg = fmt.Sprintf("the request bodies key %q is sending at once would exceed %d bytes, the most allowed: retry once one of them has been read", x.pr.Key, be.Limit)
+		} else {
+			data["scope"] = "total"
+			msg = fmt.Sprintf("the request bodies Warden is reading at once would exceed %d bytes, the most allowed: retry shortly", be.Limit)
+		}
+	}
+	x.w.Header().Set("Retry-After", "1")
+	x.fail(http.StatusTooManyRequests, CodeBodyBudget, msg, data)
 }
 
 // streamWriter is the response writer of an exchange whose request has been read: it lifts the

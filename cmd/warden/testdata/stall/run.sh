@@ -2,10 +2,17 @@
 # Measures finding 5 of issue 8 against a fresh `warden serve` (SQLite, demo data) on loopback:
 #   (a) 100 connections each sending ~4 MiB of body without a valid key, then stalling;
 #   (b) 300 connections trickling a byte of body every 2 s, without a key; after 38 s;
-#   and, for comparison, (c) (a) with a valid key (the body is then read, up to --max-body).
+#   and, for comparison, (c) (a) with a valid key (the body is then read, up to --max-body, as
+#   far as the body budget lets it: --max-body-inflight-per-key). In (c) each connection
+#   declares exactly --max-body (4 MiB) and sends all but its last byte: a declared length over
+#   --max-body gets 413 unread.
 # Each case gets a server of its own; its VmRSS is read from /proc/PID/status.
 #
-#   cmd/warden/testdata/stall/run.sh [SOURCE_DIR=.] [extra serve flags...]
+#   [STALL_ONLY=key] cmd/warden/testdata/stall/run.sh [SOURCE_DIR=.] [extra serve flags...]
+#
+#   (d) (a) against the decision API, /api/v1/check, whose key is inside the body.
+#
+# STALL_ONLY=key runs case (c) only, STALL_ONLY=check case (d) only.
 set -euo pipefail
 src=$(cd "${1:-.}" && pwd)
 shift || true
@@ -29,10 +36,17 @@ stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
 start "$@"; stop
 secret=$("$tmp/warden" key secret storybook-bot --db "$tmp/w.db" 2>/dev/null)
 
-start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $((4 << 20)) -hold 20s; stop
-start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode trickle -n 300 -every 2s -hold 38s -length $((4 << 20)); stop
-start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode trickle -n 300 -every 2s -hold 38s -length 1000; stop
-start "$@"
-"$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $((4 << 20)) -hold 20s -key "$secret"
-"$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $((4 << 20)) -hold 40s -key "$secret"
-stop
+if [ -z "${STALL_ONLY:-}" ]; then
+  start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $((4 << 20)) -hold 20s; stop
+  start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode trickle -n 300 -every 2s -hold 38s -length $((4 << 20)); stop
+  start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode trickle -n 300 -every 2s -hold 38s -length 1000; stop
+fi
+if [ "${STALL_ONLY:-}" != check ]; then
+  start "$@"
+  "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $(((4 << 20) - 1)) -hold 20s -key "$secret"
+  "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $(((4 << 20) - 1)) -hold 40s -key "$secret"
+  stop
+fi
+if [ "${STALL_ONLY:-}" != key ]; then
+  start "$@"; "$tmp/stall" -addr 127.0.0.1:18089 -pid "$pid" -mode body -n 100 -size $(((4 << 20) - 1)) -hold 20s -path /api/v1/check; stop
+fi
