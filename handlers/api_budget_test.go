@@ -15,9 +15,9 @@ import (
 
 	"github.com/warden-mcp/warden/handlers/mcpgw"
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/enforce"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 )
 
 // heldBody is a check request body that records reads, delivers head, then blocks until told
@@ -73,9 +73,9 @@ func (b *heldBody) Close() error { return nil }
 func TestAPICheckBodyBudget(t *testing.T) {
 	const size = 1024
 	doc, _ := models.LoadDocument([]byte(apiPolicy))
-	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{store.HashSecret("wdn_ci"): "ci-bot"}}
+	v := &live.View{Revision: 1, Snapshot: resolver.Build(doc), Doc: doc, KeysByHash: map[string]string{models.HashSecret("wdn_ci"): "ci-bot"}}
 	budget := mcpgw.NewBodyBudget(2*size, 4*size)
-	api := &API{Enforcer: mcpgw.NewEnforcer(mcpgw.StaticViews{V: v}, time.Now), MaxBodyBytes: size, Bodies: budget}
+	api := &API{Enforcer: enforce.NewEnforcer(enforce.StaticViews{V: v}, time.Now), MaxBodyBytes: size, Bodies: budget}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/api/v1/check", api.Check)
