@@ -116,15 +116,10 @@ func (g *Gateway) ServeAggregate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost {
-		// Read the body to name the request in error answers; the SDK reads it again.
-		raw, ok := x.readBody()
+		// The SDK reads the body as it is: refuse first what Warden would not read the same way,
+		// then hand the SDK the same bytes.
+		raw, ok := x.readMessages(pol)
 		if !ok {
-			return
-		}
-		// The SDK reads the body as it is; refuse first what Warden would not read the same way.
-		var err error
-		if x.in, err = readRequestBody(raw); err != nil {
-			x.refuseMalformed(pol, err)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))

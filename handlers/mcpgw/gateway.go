@@ -243,13 +243,7 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 	}
 
 	if r.Method == http.MethodPost {
-		raw, ok := x.readBody()
-		if !ok {
-			return
-		}
-		var err error
-		if x.in, err = readRequestBody(raw); err != nil {
-			x.refuseMalformed(pol, err)
+		if _, ok := x.readMessages(pol); !ok {
 			return
 		}
 	}

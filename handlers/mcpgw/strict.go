@@ -269,6 +269,21 @@ func readToolEntry(raw []byte) (jsontext.Value, string, error) {
 	return v, name, err
 }
 
+// readMessages reads the POST body of an authenticated, allowed request (readBody: bounded,
+// within the body budget) and then its messages, strictly (readRequestBody), into x.in. A body
+// it cannot read is answered (413, 429, 400) and ok is false.
+func (x *exchange) readMessages(pol *enforce.Policy) (raw []byte, ok bool) {
+	if raw, ok = x.readBody(); !ok {
+		return nil, false
+	}
+	var err error
+	if x.in, err = readRequestBody(raw); err != nil {
+		x.refuseMalformed(pol, err)
+		return nil, false
+	}
+	return raw, true
+}
+
 // refuseMalformed answers a POST body the strict reading refused: the body is never forwarded,
 // the client gets 400 with a JSON-RPC error (-32700 for a body that is not JSON, -32600 for JSON
 // Warden will not read) whose id is null (an id read from such a body could be the wrong one),
