@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -139,10 +140,12 @@ func (v *validator) version() {
 // name checks a name that must match the catalogue form (servers, access groups, toolsets).
 func (v *validator) catalogueName(path, kind, name string, first map[string]int) {
 	np := fieldPath(path, "name")
-	switch {
+	switch msg := invisibleProblem(name); {
 	case name == "":
 		v.probs.add(np, "missing %s name", kind)
 		return
+	case msg != "":
+		v.probs.add(np, "%s", msg)
 	case !catalogueName.MatchString(name):
 		v.probs.add(np, "invalid %s name %q: use lowercase letters, digits, - and _, starting with a letter or digit", kind, name)
 	}
@@ -152,10 +155,12 @@ func (v *validator) catalogueName(path, kind, name string, first map[string]int)
 // principal checks the name of an organization, team, key, end user or agent.
 func (v *validator) principal(path, kind, name string, first map[string]int) {
 	np := fieldPath(path, "name")
-	switch {
+	switch msg := invisibleProblem(name); {
 	case name == "":
 		v.probs.add(np, "missing %s name", kind)
 		return
+	case msg != "":
+		v.probs.add(np, "%s", msg)
 	case !principalName.MatchString(name):
 		v.probs.add(np, "invalid %s name %q: use 1 to 200 letters, digits, -, _, . and @", kind, name)
 	}
@@ -218,6 +223,9 @@ func toolNameProblem(name string) string {
 	if name == "" {
 		return "missing tool name"
 	}
+	if msg := invisibleProblem(name); msg != "" {
+		return msg
+	}
 	bad := utf8.RuneCountInString(name) > maxToolName || !utf8.ValidString(name)
 	for _, r := range name {
 		if r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) {
@@ -226,6 +234,61 @@ func toolNameProblem(name string) string {
 	}
 	if bad {
 		return "invalid tool name " + quote(name) + ": use 1 to 128 characters without /, spaces or control characters"
+	}
+	return ""
+}
+
+// invisibleNames name the invisible characters a problem most likely reports.
+var invisibleNames = map[rune]string{
+	0x00AD: "SOFT HYPHEN",
+	0x034F: "COMBINING GRAPHEME JOINER",
+	0x061C: "ARABIC LETTER MARK",
+	0x180E: "MONGOLIAN VOWEL SEPARATOR",
+	0x200B: "ZERO WIDTH SPACE",
+	0x200C: "ZERO WIDTH NON-JOINER",
+	0x200D: "ZERO WIDTH JOINER",
+	0x200E: "LEFT-TO-RIGHT MARK",
+	0x200F: "RIGHT-TO-LEFT MARK",
+	0x202A: "LEFT-TO-RIGHT EMBEDDING",
+	0x202B: "RIGHT-TO-LEFT EMBEDDING",
+	0x202C: "POP DIRECTIONAL FORMATTING",
+	0x202D: "LEFT-TO-RIGHT OVERRIDE",
+	0x202E: "RIGHT-TO-LEFT OVERRIDE",
+	0x2060: "WORD JOINER",
+	0x2066: "LEFT-TO-RIGHT ISOLATE",
+	0x2067: "RIGHT-TO-LEFT ISOLATE",
+	0x2068: "FIRST STRONG ISOLATE",
+	0x2069: "POP DIRECTIONAL ISOLATE",
+	0x3164: "HANGUL FILLER",
+	0xFE0F: "VARIATION SELECTOR-16",
+	0xFEFF: "ZERO WIDTH NO-BREAK SPACE",
+}
+
+// invisible reports whether r is a character that shows nothing itself but changes how the
+// text around it displays or compares: the bidirectional controls (U+202A–U+202E,
+// U+2066–U+2069, U+200E, U+200F, U+061C), which can make "ci-bot\u202etset" display as
+// "ci-bottest" or reverse a name, and the other format characters (zero-width spaces and
+// joiners, the byte order mark, tag characters: Unicode category Cf), variation selectors and
+// the rest of Unicode's default-ignorable characters (Hangul fillers, the combining grapheme
+// joiner), with which two names that differ display alike. No name needs one: names are
+// identifiers people read in the console, the audit log and policy files.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+// invisibleProblem names the first invisible character of a name (see invisible), or is "".
+func invisibleProblem(name string) string {
+	for _, r := range name {
+		if !invisible(r) {
+			continue
+		}
+		what, ok := invisibleNames[r]
+		if !ok {
+			what = "an invisible format character"
+		}
+		// Quoted in ASCII, so the message does not itself display deceptively.
+		return fmt.Sprintf("contains U+%04X (%s), which does not show but changes how the name displays: %s", r, what, quoteASCII(name))
 	}
 	return ""
 }
@@ -242,10 +305,19 @@ func schemaProblem(s string) string {
 }
 
 func quote(s string) string {
+	return strconv.Quote(shorten(s))
+}
+
+// quoteASCII is quote with every character beyond ASCII escaped.
+func quoteASCII(s string) string {
+	return strconv.QuoteToASCII(shorten(s))
+}
+
+func shorten(s string) string {
 	if r := []rune(s); len(r) > 60 {
 		s = string(r[:60]) + "..."
 	}
-	return strconv.Quote(s)
+	return s
 }
 
 func (v *validator) accessGroups() {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -20,7 +21,7 @@ func routes(r *gin.Engine, d Deps) {
 	}
 	orgs := &handlers.Orgs{Store: d.Store, State: console}
 
-	r.StaticFS("/static", http.FS(static.FS))
+	r.StaticFS("/static", filesOnly{http.FS(static.FS)})
 	// Pages link their icon; this answers what browsers ask for unprompted (a JSON answer open
 	// in a tab, say).
 	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
@@ -66,4 +67,21 @@ func routes(r *gin.Engine, d Deps) {
 		r.POST("/api/v1/check", api.Check)
 		r.GET("/api/v1/access", api.Access)
 	}
+}
+
+// filesOnly serves the files of a file system and none of its directories: a directory is not
+// there (fs.ErrNotExist), so /static/ answers the console's 404 page instead of a listing of
+// what the binary embeds.
+type filesOnly struct{ http.FileSystem }
+
+func (f filesOnly) Open(name string) (http.File, error) {
+	file, err := f.FileSystem.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := file.Stat(); err != nil || info.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }

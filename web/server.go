@@ -73,7 +73,8 @@ func (l Limits) maxBody() int64 {
 
 // New returns the whole application as one http.Handler: the Gin engine, with in front of
 // every route a check of the Host header against DNS rebinding (guardHosts: 421) and Go's
-// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403.
+// cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403; every
+// console answer carries the browser protections of secureHeaders.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -81,7 +82,7 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	r.Use(beginRequest(log), logRequests(), guardHosts(d.AllowedHosts), refuseCrossOrigin(http.NewCrossOriginProtection()),
+	r.Use(beginRequest(log), secureHeaders(), logRequests(), guardHosts(d.AllowedHosts), refuseCrossOrigin(http.NewCrossOriginProtection()),
 		recoverPanics(), limitBodies(d.Limits.maxBody()))
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
@@ -219,6 +220,32 @@ func limitBodies(limit int64) gin.HandlerFunc {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
+		c.Next()
+	}
+}
+
+// contentSecurityPolicy is the policy of every console answer. The console's pages load their
+// scripts, styles and icon from /static/ and nothing else: no inline script, event handler
+// attribute or style attribute (htmx's indicator styles are off, see views.htmxConfig), no
+// eval. A page injected into the console (a name that slipped past escaping, say) can therefore
+// run no script, post no form elsewhere, and no other site can frame the console to trick a
+// click (frame-ancestors; X-Frame-Options for browsers older than CSP 2).
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+// secureHeaders sets the browser protections before any handler or middleware answers, so
+// refusals (421, 403, 413), error pages and static files carry them too. The gateway and the
+// decision API answer JSON and event streams to programs, never a document a browser renders:
+// they get only nosniff, which keeps a browser from reading a JSON or text answer as HTML.
+func secureHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if !gateway(c.Request.URL.Path) {
+			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+		}
 		c.Next()
 	}
 }
