@@ -125,6 +125,9 @@ func (s *Store) SetServerAuthHeaders(ctx context.Context, server string, headers
 	})
 }
 
+// HasSecretKey reports whether the store was given a key to seal upstream headers with.
+func (s *Store) HasSecretKey() bool { return s.secretKey != nil }
+
 // headersAD is the additional data a server's sealed headers are bound to: a value copied to
 // another server's row does not open there.
 func headersAD(server string) []byte { return []byte("servers.auth_headers\x00" + server) }
