@@ -21,12 +21,12 @@ func TestServerPageShowsHeaderNamesOnly(t *testing.T) {
 	if err := a.state.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w, d := a.get(t, "/servers/github", false, 200)
+	_, d = a.get(t, "/servers/github", false, 200)
 	if got := text(d, "server-headers"); !strings.HasPrefix(got, "Authorization, X-Api-Key values stored encrypted") {
 		t.Errorf("headers %q", got)
 	}
 	for _, path := range []string{"/servers", "/servers/github", "/audit"} {
-		w = a.do(t, "GET", path, nil, false)
+		w := a.do(t, "GET", path, nil, false)
 		if b := w.Body.String(); strings.Contains(b, "page-s3cret") || strings.Contains(b, "page-k3y") {
 			t.Errorf("%s shows a header value", path)
 		}
