@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -105,5 +106,20 @@ func TestServerSetHeaders(t *testing.T) {
 		if code, _, _ := runCLIStdin(t, "", nil, args...); code != exitUsage {
 			t.Errorf("%v: exit %d", args, code)
 		}
+	}
+}
+
+// A malformed or weak WARDEN_SECRET_KEY stops serve (and every command that writes) before the
+// database is touched, saying how to make a good one.
+func TestBadSecretKeyRefusedAtStart(t *testing.T) {
+	db := storetest.DSN(t, store.KindSQLite)
+	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0", "--db", db}, {"import", "--db", db, "-f", writeFile(t, doc)}} {
+		code, _, errs := runCLIEnv(t, map[string]string{seal.EnvVar: strings.Repeat("A", 44)}, args...)
+		if code != exitUsage || !strings.Contains(errs, "WARDEN_SECRET_KEY does not look random") || !strings.Contains(errs, "openssl rand -base64 32") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errs)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a refused start created the database")
 	}
 }
