@@ -84,6 +84,13 @@ func (h *Servers) Show(c *gin.Context) {
 		Layout: views.LayoutProps{Title: "MCP server " + name, Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
 		Name:   name, URL: srv.URL, Public: srv.Public, UnknownDisabled: sc.UnknownDisabled,
 	}
+	// Header names only: the values are credentials, never rendered.
+	up := v.Upstreams[name]
+	for k := range up.Headers {
+		p.HeaderNames = append(p.HeaderNames, k)
+	}
+	slices.Sort(p.HeaderNames)
+	p.HeadersUnavailable = up.Unavailable
 	for _, t := range srv.Tools {
 		p.Tools = append(p.Tools, views.ToolRow{Name: t.Name, Description: t.Description, Schema: indentJSON(t.InputSchema), Disabled: sc.IsDisabled(t.Name)})
 	}

@@ -13,7 +13,9 @@ type Server struct {
 	URL          string     `gorm:"column:url"`
 	Public       bool       `gorm:"column:public"`
 	LastSyncedAt *time.Time `gorm:"column:last_synced_at"`
-	// AuthHeaders is a JSON object of headers the gateway adds upstream; never in documents.
+	// AuthHeaders are the headers the gateway adds upstream, a JSON object sealed with
+	// models/seal (see Store.SetServerAuthHeaders; plain JSON if an older Warden wrote it);
+	// never in documents.
 	AuthHeaders string    `gorm:"column:auth_headers"`
 	CreatedAt   time.Time `gorm:"column:created_at"`
 	UpdatedAt   time.Time `gorm:"column:updated_at"`

@@ -14,15 +14,23 @@ import (
 // migrates the schema first, so the first `warden` or a `warden import` into a new SQLite file
 // just works; with --no-migrate it instead refuses a missing database or one whose schema is
 // older than the binary's, for deployments that migrate as a step of their own.
+//
+// WARDEN_SECRET_KEY, when set, is parsed here and handed to the store (store.WithSecretKey): a
+// malformed or weak key is refused before the database is opened.
 func (e env) openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	key, err := e.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	opt := store.WithSecretKey(key)
 	if e.noMigrate != nil && *e.noMigrate {
-		st, err := store.OpenExisting(ctx, dsn)
+		st, err := store.OpenExisting(ctx, dsn, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%w (not migrated here: --no-migrate or WARDEN_NO_MIGRATE is set)", err)
 		}
 		return st, nil
 	}
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, opt)
 	if err != nil {
 		return nil, err
 	}

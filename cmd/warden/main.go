@@ -36,6 +36,7 @@ const (
 // env is what a subcommand may read of its process.
 type env struct {
 	getenv         func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// noMigrate is set by --no-migrate (see dbFlag). A pointer, so the flag a command registers
 	// on its copy of env is seen by every copy, down to the one that opens the store.
@@ -60,6 +61,7 @@ var commands = []command{
 	{"policy check", "-f FILE | --db URL --key K --server S --tool T [--end-user U] [--agent A]", "one decision (JSON); exit 0 allowed, 1 denied, 2 bad input"},
 	{"policy diff", "--before FILE | --db URL --after FILE", "who gains and loses which tools (JSON)"},
 	{"key secret", "NAME [flags]", "issue a new secret for an existing key and print it once"},
+	{"server set-headers", "NAME [flags] < headers", "set a server's upstream headers from \"Name: value\" lines on stdin (stored encrypted; needs WARDEN_SECRET_KEY)"},
 	{"help", "[COMMAND]", "list the commands, or show one command's flags"},
 }
 
@@ -68,7 +70,7 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString("usage: warden [COMMAND] [flags]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-16s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-18s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nCommands that only read (export, policy ... --db) never change the schema: they refuse an\n" +
 		"empty or outdated one. Run 'warden COMMAND -h' for a command's flags.\n")
@@ -77,11 +79,15 @@ func usage() string {
 
 // newEnv returns the env of one run of the binary.
 func newEnv(getenv func(string) string, stdout, stderr io.Writer) env {
-	return env{getenv: getenv, stdout: stdout, stderr: stderr, noMigrate: new(bool)}
+	return env{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, noMigrate: new(bool)}
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	e := newEnv(getenv, stdout, stderr)
+	return runEnv(ctx, newEnv(getenv, stdout, stderr), args)
+}
+
+// runEnv runs the command args name in e (tests give it their own standard input).
+func runEnv(ctx context.Context, e env, args []string) int {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && (args[0][0] != '-' || isHelp(args[0])) {
 		cmd, args = args[0], args[1:]
@@ -99,15 +105,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runPolicy(ctx, e, args)
 	case "key":
 		return runKey(ctx, e, args)
+	case "server":
+		return runServer(ctx, e, args)
 	case "help", "-h", "-help", "--help":
 		if cmd == "help" && len(args) > 0 {
 			// `warden help import` is `warden import -h`.
-			return run(ctx, append(args, "-h"), getenv, stdout, stderr)
+			return runEnv(ctx, e, append(args, "-h"))
 		}
-		fmt.Fprint(stdout, usage())
+		fmt.Fprint(e.stdout, usage())
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "warden: unknown command %q\n\n%s", cmd, usage())
+		fmt.Fprintf(e.stderr, "warden: unknown command %q\n\n%s", cmd, usage())
 		return exitUsage
 	}
 }

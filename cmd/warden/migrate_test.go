@@ -249,6 +249,7 @@ var subcommandFlags = []struct {
 	{"policy check", []string{"f", "db", "key", "server", "tool", "end-user", "agent"}},
 	{"policy diff", []string{"before", "db", "after"}},
 	{"key secret", []string{"db", "no-migrate", "actor"}},
+	{"server set-headers", []string{"db", "no-migrate", "actor"}},
 }
 
 // `warden --help`, `-h` and `help` list every subcommand, one line each with what it does.
@@ -274,8 +275,8 @@ func TestHelpListsEveryCommand(t *testing.T) {
 				names = append(names, "help")
 			}
 		}
-		want := "serve migrate import export policy validate policy access policy check policy diff key secret help"
-		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 10 {
+		want := "serve migrate import export policy validate policy access policy check policy diff key secret server set-headers help"
+		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 11 {
 			t.Errorf("%v lists\n%s\nwant one line with a summary for each of: %s", args, list, want)
 		}
 	}
@@ -309,7 +310,7 @@ func TestEverySubcommandAnswersHelp(t *testing.T) {
 		}
 	}
 	// The groups list their subcommands.
-	for _, args := range [][]string{{"policy", "-h"}, {"policy", "help"}, {"key", "-h"}, {"key", "--help"}} {
+	for _, args := range [][]string{{"policy", "-h"}, {"policy", "help"}, {"key", "-h"}, {"key", "--help"}, {"server", "-h"}, {"server", "help"}} {
 		code, out, errs := runCLI(t, args...)
 		if code != 0 || errs != "" || !strings.Contains(out, "usage: warden "+args[0]) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)

@@ -214,6 +214,9 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 			return err
 		}
 	}
+	if err := sealPlaintextHeaders(ctx, logger, st); err != nil {
+		return err
+	}
 
 	// The enforced policy view: built before listening (no view, no start), kept current by Run.
 	var state *live.State

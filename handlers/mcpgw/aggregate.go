@@ -246,7 +246,7 @@ func (a *aggregator) listTools(ctx context.Context, req *mcp.ListToolsRequest) (
 	var wg sync.WaitGroup
 	for i, name := range servers {
 		up, ok := pol.View.Upstreams[name]
-		if !ok || up.URL == "" {
+		if !ok || up.URL == "" || up.Unavailable != "" {
 			continue
 		}
 		wg.Add(1)
@@ -313,6 +313,9 @@ func (a *aggregator) callTool(ctx context.Context, req *mcp.CallToolRequest) (*m
 	up, ok := pol.View.Upstreams[server]
 	if !ok || up.URL == "" {
 		return nil, &jsonrpc.Error{Code: CodeNotFound, Message: fmt.Sprintf("server %q has no upstream URL", server)}
+	}
+	if up.Unavailable != "" {
+		return nil, &jsonrpc.Error{Code: CodeUpstreamUnavailable, Message: unavailableMessage(server)}
 	}
 	sess := a.session(req.Session)
 	cs, err := sess.upstream(ctx, server, up)

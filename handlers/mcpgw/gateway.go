@@ -233,6 +233,13 @@ func (g *Gateway) ServeServer(w http.ResponseWriter, r *http.Request, server str
 			map[string]any{"reason": reason, "server": server, "key": pr.Key})
 		return
 	}
+	if up.Unavailable != "" {
+		// The server's credentials cannot be read: relay nothing rather than call it without them.
+		// The reason (which key, which row) is for the operator's log, not the client.
+		x.fail(http.StatusServiceUnavailable, CodeUpstreamUnavailable, unavailableMessage(server),
+			map[string]any{"reason": "upstream credentials unreadable", "server": server})
+		return
+	}
 
 	if sid := r.Header.Get(sessionHeader); sid != "" {
 		done, ok := x.useSession(sid)
@@ -301,6 +308,12 @@ func (x *exchange) plan() []byte {
 		msgs[i] = m.raw
 	}
 	return joinMessages(msgs, x.in.batch || denied)
+}
+
+// unavailableMessage is what a client is told of a server whose stored upstream headers cannot
+// be used (live.Upstream.Unavailable).
+func unavailableMessage(server string) string {
+	return fmt.Sprintf("server %q is unavailable: Warden cannot read its upstream credentials (see the Warden log)", server)
 }
 
 // relay sends the request upstream and relays the answer.

@@ -546,3 +546,36 @@ func TestRewriteFailsClosedWithoutAccess(t *testing.T) {
 		t.Errorf("a tool was kept: %s", out)
 	}
 }
+
+// A server whose stored credentials cannot be read (live.Upstream.Unavailable) is refused with
+// 503 naming it, and nothing reaches it: not relayed without its credentials. The reason stays
+// in the log. Other servers answer as before; the aggregate leaves the server's tools out.
+func TestUnavailableUpstreamFailsClosed(t *testing.T) {
+	gs := goServer(t, false)
+	tp := newTap(t, gs.URL)
+	h := newHarness(t, map[string]live.Upstream{
+		"gosrv":      {URL: gs.URL},
+		"everything": {URL: tp.srv.URL, Unavailable: `server "everything": upstream headers: sealed under another WARDEN_SECRET_KEY (key id 1; this process's key id is 2)`},
+	})
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}`
+	resp, body := post(t, h.url+"/mcp/everything", secretDev, "application/json, text/event-stream", call)
+	if resp.StatusCode != 503 || !strings.Contains(body, `server \"everything\" is unavailable`) || strings.Contains(body, "key id") {
+		t.Errorf("call: %d %s", resp.StatusCode, body)
+	}
+	if n := len(tp.requests()); n != 0 {
+		t.Errorf("%d requests reached the server", n)
+	}
+	cs := connect(t, h.url+"/mcp", secretDev, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if names := toolNames(t, ctx, cs); !slices.Equal(names, []string{"gosrv__add", "gosrv__shout"}) {
+		t.Errorf("aggregate tools %v", names)
+	}
+	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "everything__echo"})
+	if err == nil || !strings.Contains(err.Error(), `server "everything" is unavailable`) {
+		t.Errorf("aggregate call: %v", err)
+	}
+	if n := len(tp.requests()); n != 0 {
+		t.Errorf("%d requests reached the server", n)
+	}
+}

@@ -393,7 +393,14 @@ func (s *State) build(ctx context.Context) (*View, time.Time, error) {
 		}
 		ups := make(map[string]Upstream, len(doc.Servers))
 		for _, sv := range doc.Servers {
-			ups[sv.Name] = Upstream{URL: sv.URL, Headers: headers[sv.Name]}
+			h := headers[sv.Name]
+			up := Upstream{URL: sv.URL, Headers: h.Headers}
+			if h.Err != nil {
+				// One unreadable row takes its server out of service, not the whole view.
+				up.Headers, up.Unavailable = nil, h.Err.Error()
+				s.log.Warn("upstream headers unusable: the gateway refuses this server until they are fixed", "server", sv.Name, "error", h.Err)
+			}
+			ups[sv.Name] = up
 		}
 		v := &View{Revision: rev, Snapshot: snap, Doc: doc, KeysByHash: keys, Upstreams: ups, BuiltAt: s.clock()}
 		if s.m != nil {

@@ -111,11 +111,13 @@ func TestFailedBuildKeepsGoodView(t *testing.T) {
 		}
 		good, _ := s.View()
 
-		storetest.Exec(t, st, `UPDATE servers SET auth_headers = '{not json' WHERE name = 'github'`,
+		// A table gone: no document can be loaded. (A bad upstream headers row no longer breaks
+		// the build; it takes only its server out of service, see TestBadHeadersRowFailsClosedForItsServer.)
+		storetest.Exec(t, st, `ALTER TABLE server_tools RENAME TO server_tools_gone`,
 			`UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		clk.Advance(10 * time.Second)
 		err := s.Refresh(ctx)
-		if err == nil || !strings.Contains(err.Error(), "auth_headers") {
+		if err == nil || !strings.Contains(err.Error(), "server_tools") {
 			t.Fatalf("refresh of a broken policy: %v", err)
 		}
 		if v, err := s.View(); err != nil || v != good {
@@ -123,7 +125,7 @@ func TestFailedBuildKeepsGoodView(t *testing.T) {
 		}
 		h := s.Health()
 		if h.Status() != "degraded" || !h.Degraded || h.Revision != good.Revision || h.Age != 10*time.Second ||
-			!strings.Contains(h.LastError, "auth_headers") {
+			!strings.Contains(h.LastError, "server_tools") {
 			t.Fatalf("health %+v", h)
 		}
 		if metricValue(t, m, "warden_snapshot_degraded") != 1 || metricValue(t, m, "warden_snapshot_rebuild_errors_total") != 1 {
@@ -142,7 +144,7 @@ func TestFailedBuildKeepsGoodView(t *testing.T) {
 			t.Fatalf("health %+v", h)
 		}
 
-		storetest.Exec(t, st, `UPDATE servers SET auth_headers = '' WHERE name = 'github'`,
+		storetest.Exec(t, st, `ALTER TABLE server_tools_gone RENAME TO server_tools`,
 			`UPDATE policy_state SET revision = revision + 1 WHERE id = 1`)
 		if err := s.Refresh(ctx); err != nil {
 			t.Fatal(err)

@@ -31,4 +31,8 @@ type Upstream struct {
 	URL string
 	// Headers are added to every relayed request (upstream credentials); never shown to clients.
 	Headers map[string]string
+	// Unavailable, when set, says why the server's stored headers cannot be used (no or another
+	// WARDEN_SECRET_KEY, an altered row, plain text left by an older Warden). The gateway then
+	// relays nothing to the server: it fails closed for this server alone (503 naming it).
+	Unavailable string
 }

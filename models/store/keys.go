@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
-	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/seal"
 )
 
 // SecretPrefix starts every key secret Warden issues, so leaked secrets are easy to spot.
@@ -72,16 +74,31 @@ func (s *Store) KeySecretHashes(ctx context.Context) (map[string]string, error) 
 }
 
 // SetServerAuthHeaders sets the headers the gateway adds to requests it relays to the server
-// (nil clears them). Bumps the revision so every replica picks them up. Returns NotFound if the
-// server does not exist.
+// (nil clears them). They are stored sealed under the store's secret key (WithSecretKey), bound
+// to the server's name; the audit event names them, never their values. Bumps the revision so
+// every replica picks them up. Returns EInvalid if a header is not one the gateway may add or
+// if headers are given and no key is configured, NotFound if the server does not exist.
 func (s *Store) SetServerAuthHeaders(ctx context.Context, server string, headers map[string]string, actor string) error {
+	names := make([]string, 0, len(headers))
+	for k, v := range headers {
+		if err := models.CheckUpstreamHeader(k, v); err != nil {
+			return models.Errorf(models.EInvalid, "server %q: %v", server, err)
+		}
+		names = append(names, k)
+	}
+	slices.Sort(names)
 	val := ""
 	if len(headers) > 0 {
+		if s.secretKey == nil {
+			return models.Errorf(models.EInvalid, "refusing to store upstream headers for server %q: %v", server, seal.ErrNoKey)
+		}
 		b, err := json.Marshal(headers)
 		if err != nil {
 			return err
 		}
-		val = string(b)
+		if val, err = s.secretKey.Seal(b, headersAD(server)); err != nil {
+			return err
+		}
 	}
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
@@ -96,32 +113,128 @@ func (s *Store) SetServerAuthHeaders(ctx context.Context, server string, headers
 		if err != nil {
 			return err
 		}
-		names := make([]string, 0, len(headers))
-		for k := range headers {
-			names = append(names, k)
-		}
-		// The audit log names the headers, never their values.
 		after, _ := json.Marshal(map[string]any{"auth_header_names": names})
+		summary := "cleared the upstream headers"
+		if len(names) > 0 {
+			summary = "set upstream headers " + strings.Join(names, ", ")
+		}
 		return tx.Create(&models.AuditEvent{
 			At: now, Actor: actor, Action: "set_auth_headers", EntityKind: models.KindServer, EntityName: server,
-			After: string(after), Revision: rev,
+			After: string(after), Revision: rev, Summary: summary,
 		}).Error
 	})
 }
 
-// ServerAuthHeaders returns the upstream headers of every server that has some.
-func (s *Store) ServerAuthHeaders(ctx context.Context) (map[string]map[string]string, error) {
+// HasSecretKey reports whether the store was given a key to seal upstream headers with.
+func (s *Store) HasSecretKey() bool { return s.secretKey != nil }
+
+// headersAD is the additional data a server's sealed headers are bound to: a value copied to
+// another server's row does not open there.
+func headersAD(server string) []byte { return []byte("servers.auth_headers\x00" + server) }
+
+// UpstreamHeaders is one server's stored upstream headers: Headers, or Err saying why they
+// cannot be used (no key, another key, altered, or still in plain text). Err names the server
+// and never contains a value.
+type UpstreamHeaders struct {
+	Headers map[string]string
+	Err     error
+}
+
+// ServerAuthHeaders returns the upstream headers of every server that has some, opened with the
+// store's key. A row that cannot be opened is reported in its server's Err rather than failing
+// the whole read, so one bad row takes only its server out of service.
+func (s *Store) ServerAuthHeaders(ctx context.Context) (map[string]UpstreamHeaders, error) {
 	var rows []models.Server
 	if err := s.db.WithContext(ctx).Select("name", "auth_headers").Where("auth_headers <> ''").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make(map[string]map[string]string, len(rows))
+	out := make(map[string]UpstreamHeaders, len(rows))
 	for _, r := range rows {
-		var h map[string]string
-		if err := json.Unmarshal([]byte(r.AuthHeaders), &h); err != nil {
-			return nil, errors.New("server " + r.Name + ": auth_headers is not a JSON object of strings")
-		}
-		out[r.Name] = h
+		h, err := s.openHeaders(r.Name, r.AuthHeaders)
+		out[r.Name] = UpstreamHeaders{Headers: h, Err: err}
 	}
 	return out, nil
+}
+
+// openHeaders decrypts and decodes one server's stored headers.
+func (s *Store) openHeaders(server, stored string) (map[string]string, error) {
+	if !seal.IsSealed(stored) {
+		return nil, fmt.Errorf("server %q: its upstream headers are stored in plain text by an older Warden and are not used; "+
+			"set %s and restart `warden serve` to encrypt them, or store them again with `warden server set-headers %s`",
+			server, seal.EnvVar, server)
+	}
+	if s.secretKey == nil {
+		return nil, fmt.Errorf("server %q: its upstream headers are encrypted and %v", server, seal.ErrNoKey)
+	}
+	pt, err := s.secretKey.Open(stored, headersAD(server))
+	if err != nil {
+		return nil, fmt.Errorf("server %q: upstream headers: %w", server, err)
+	}
+	var h map[string]string
+	if err := json.Unmarshal(pt, &h); err != nil {
+		return nil, fmt.Errorf("server %q: upstream headers decrypt to no JSON object of strings", server)
+	}
+	return h, nil
+}
+
+// SealPlaintextHeaders encrypts, in one transaction, every server's upstream headers still in
+// plain text (written by a Warden before they were sealed) and returns those servers' names.
+// A row changed meanwhile by another process is left to it. The revision is bumped and each
+// server gets an audit event, so replicas that refused the plain text rebuild. Returns EInvalid
+// without a key.
+func (s *Store) SealPlaintextHeaders(ctx context.Context, actor string) ([]string, error) {
+	if s.secretKey == nil {
+		return nil, models.Errorf(models.EInvalid, "cannot encrypt upstream headers: %v", seal.ErrNoKey)
+	}
+	var sealed []string
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		sealed = sealed[:0]
+		var rows []models.Server
+		if err := tx.Select("name", "auth_headers").Where("auth_headers <> ''").Order("name").Find(&rows).Error; err != nil {
+			return err
+		}
+		now := s.now()
+		for _, r := range rows {
+			if seal.IsSealed(r.AuthHeaders) {
+				continue
+			}
+			var h map[string]string
+			if err := json.Unmarshal([]byte(r.AuthHeaders), &h); err != nil {
+				return models.Errorf(models.EInvalid, "server %q: its plain-text upstream headers are not a JSON object of strings; store them again with `warden server set-headers %s`", r.Name, r.Name)
+			}
+			b, _ := json.Marshal(h)
+			val, err := s.secretKey.Seal(b, headersAD(r.Name))
+			if err != nil {
+				return err
+			}
+			res := tx.Model(&models.Server{}).Where("name = ? AND auth_headers = ?", r.Name, r.AuthHeaders).
+				Updates(map[string]any{"auth_headers": val, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				sealed = append(sealed, r.Name)
+			}
+		}
+		if len(sealed) == 0 {
+			return nil
+		}
+		rev, err := bumpRevision(tx)
+		if err != nil {
+			return err
+		}
+		for _, name := range sealed {
+			if err := tx.Create(&models.AuditEvent{
+				At: now, Actor: actor, Action: "set_auth_headers", EntityKind: models.KindServer, EntityName: name,
+				Revision: rev, Summary: "encrypted the upstream headers stored in plain text",
+			}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sealed, nil
 }

@@ -154,7 +154,7 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			for _, open := range []struct {
 				name string
-				fn   func(context.Context, string) (*store.Store, error)
+				fn   func(context.Context, string, ...store.Option) (*store.Store, error)
 			}{{"OpenReadOnly", store.OpenReadOnly}, {"OpenExisting", store.OpenExisting}} {
 				for _, at := range []int64{0, latest - 1} {
 					dsn := openAt(t, kind, at)
@@ -223,7 +223,7 @@ func TestOpenReadOnly(t *testing.T) {
 // A SQLite file that does not exist is not created by the commands that must not migrate.
 func TestOpenReadOnlyMissingSQLiteFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.db")
-	for _, open := range []func(context.Context, string) (*store.Store, error){store.OpenReadOnly, store.OpenExisting} {
+	for _, open := range []func(context.Context, string, ...store.Option) (*store.Store, error){store.OpenReadOnly, store.OpenExisting} {
 		for _, dsn := range []string{path, path + "?_pragma=cache_size(100)", "file:" + path} {
 			_, err := open(context.Background(), dsn)
 			if models.ErrorCode(err) != models.ENotFound || !strings.Contains(err.Error(), "warden migrate") {

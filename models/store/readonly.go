@@ -18,18 +18,18 @@ import (
 //
 // Returns ENotFound if a SQLite file does not exist, and a *SchemaError if the schema is empty
 // or outdated.
-func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
-	return openExisting(ctx, dsn, true)
+func OpenReadOnly(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	return openExisting(ctx, dsn, true, opts)
 }
 
 // OpenExisting opens an existing database whose schema is current, for a command that writes
 // but must not migrate (`--no-migrate`): unlike Open it creates no SQLite file, and unlike
 // Migrate it changes no schema. Errors as OpenReadOnly.
-func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
-	return openExisting(ctx, dsn, false)
+func OpenExisting(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	return openExisting(ctx, dsn, false, opts)
 }
 
-func openExisting(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
+func openExisting(ctx context.Context, dsn string, readOnly bool, opts []Option) (*Store, error) {
 	open := dsn
 	if !IsPostgresURL(dsn) {
 		if path := sqliteFile(dsn); path != "" {
@@ -50,7 +50,7 @@ func openExisting(ctx context.Context, dsn string, readOnly bool) (*Store, error
 			open = dsn + sep + url.Values{"_pragma": {"query_only(1)"}}.Encode()
 		}
 	}
-	s, err := Open(ctx, open)
+	s, err := Open(ctx, open, opts...)
 	if err != nil {
 		return nil, err
 	}

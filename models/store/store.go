@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/seal"
 )
 
 // Database kinds, as reported by Kind and on /healthz.
@@ -42,6 +43,18 @@ type Store struct {
 	writeFreeUntil time.Time
 	// onBusy, when set, is called before each retry of a write SQLite refused as busy (tests).
 	onBusy func(attempt int, err error)
+	// secretKey seals and opens upstream headers (see WithSecretKey); nil: none configured.
+	secretKey *seal.Key
+}
+
+// Option configures a store at Open.
+type Option func(*Store)
+
+// WithSecretKey gives the store the key that seals upstream headers at rest (servers.auth_headers).
+// Without it (or with nil) the store refuses to store headers and reads none. The caller parses
+// the key (cmd/warden, from WARDEN_SECRET_KEY); the store never reads the environment.
+func WithSecretKey(k *seal.Key) Option {
+	return func(s *Store) { s.secretKey = k }
 }
 
 // sqliteConns is the connection pool size on a SQLite file: one writer at a time (writeSem) and
@@ -57,7 +70,7 @@ func IsPostgresURL(s string) bool {
 
 // Open connects to the database named by dsn: a postgres:// URL selects Postgres, anything else
 // is a SQLite file path (created if missing). It does not migrate; call Migrate.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg := &gorm.Config{
 		Logger: logger.New(log.New(os.Stderr, "", log.LstdFlags), logger.Config{
 			SlowThreshold:             2 * time.Second,
@@ -68,6 +81,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		NowFunc: func() time.Time { return time.Now().UTC() },
 	}
 	s := &Store{dsn: dsn, now: func() time.Time { return time.Now().UTC() }, writeSem: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if IsPostgresURL(dsn) {
 		s.kind = KindPostgres

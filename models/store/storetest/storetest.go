@@ -16,6 +16,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating and dropping databases
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/seal"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/testenv"
 )
@@ -25,6 +26,19 @@ const EnvURL = "WARDEN_TEST_DATABASE_URL"
 
 // Kinds are the database kinds every store test runs against.
 var Kinds = []string{store.KindSQLite, store.KindPostgres}
+
+// SecretKey is the WARDEN_SECRET_KEY of the stores Open returns (random bytes, for tests only).
+const SecretKey = "q0Pp1Yb0l3oQm0c8Rr2gN6Xo9k3WfGJ4a7tLcHhZs5E="
+
+// Key is SecretKey parsed.
+func Key(t testing.TB) *seal.Key {
+	t.Helper()
+	k, err := seal.ParseKey(SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 // Each runs fn as a subtest against a fresh, migrated store of every kind.
 func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
@@ -36,14 +50,14 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	}
 }
 
-// Open returns a fresh, migrated store of the given kind, closed (and for Postgres dropped)
-// when the test ends. Without WARDEN_TEST_DATABASE_URL a Postgres test is skipped with a
+// Open returns a fresh, migrated store of the given kind, with SecretKey (opts may replace it),
+// closed (and for Postgres dropped) when the test ends. Without WARDEN_TEST_DATABASE_URL a Postgres test is skipped with a
 // visible message, except under CI, where it fails.
-func Open(t testing.TB, kind string) *store.Store {
+func Open(t testing.TB, kind string, opts ...store.Option) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	dsn := DSN(t, kind)
-	st, err := store.Open(ctx, dsn)
+	st, err := store.Open(ctx, dsn, append([]store.Option{store.WithSecretKey(Key(t))}, opts...)...)
 	if err != nil {
 		t.Fatalf("open %s store: %v", kind, err)
 	}
@@ -132,4 +146,24 @@ func Exec(t testing.TB, st *store.Store, stmts ...string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// QueryString runs a query returning one text value on st's database behind the store's back
+// (to see what a column really holds).
+func QueryString(t testing.TB, st *store.Store, query string, args ...any) string {
+	t.Helper()
+	driver, dsn := "pgx", st.DSN()
+	if st.Kind() == store.KindSQLite {
+		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var out string
+	if err := db.QueryRow(query, args...).Scan(&out); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
 }
