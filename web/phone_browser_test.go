@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/store/storetest"
+	"github.com/warden-mcp/warden/web"
 )
 
 // consolePages are the console's pages a person reads, with what each waits for. The settings
@@ -139,5 +145,47 @@ func checkScrollRegionsReachable(t *testing.T, ctx context.Context, name string)
 		if !reached[i] {
 			t.Errorf("%s: the scrolling region %s cannot be reached with Tab", name, r)
 		}
+	}
+}
+
+// mixedScriptPolicy has a server whose catalogue holds "get_file" and a tool that passes for
+// it, "get_fіle" with a Cyrillic і (U+0456).
+const mixedScriptPolicy = "version: 1\nservers:\n  - name: fs\n    url: https://mcp.example.com/fs\n    tools:\n      - {name: get_file, description: Read a file.}\n      - {name: \"get_f\u0456le\", description: Read a file.}\n"
+
+// The mark on a tool name that mixes scripts is accessible and fits a phone screen.
+func TestMixedScriptMarkInBrowser(t *testing.T) {
+	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		need(t, "axe-core", "run npm ci in web/testdata/axe")
+	}
+	ctx := browser(t)
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, mixedScriptPolicy))
+	state := live.New(st, live.Options{})
+	if err := state.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state}))
+	defer srv.Close()
+
+	step(t, ctx, "open the server page on a phone",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(srv.URL+"/servers/fs"),
+		chromedp.WaitVisible(`[data-testid=mixed-script]`),
+	)
+	marked := stepValue(t, ctx, "read the marks", chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll('[data-testid=mixed-script]'), m => m.closest('tr').dataset.name + ': ' + m.textContent)`))
+	if want := "get_f\u0456le: ⚠ mixed scripts: Latin and Cyrillic letters"; len(marked) != 1 || marked[0] != want {
+		t.Errorf("marks %q, want [%q]", marked, want)
+	}
+	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
+		t.Errorf("accessibility violations on a server page with a mixed-script tool:\n%s", strings.Join(v, "\n"))
+	}
+	if w := stepValue(t, ctx, "measure", chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`)); w[0] > w[1] {
+		t.Errorf("the page is %d px wide in a %d px window", w[0], w[1])
+	}
+	shot := stepValue(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+	if err := os.WriteFile(artifact(t, "mixed-script-server-phone.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
