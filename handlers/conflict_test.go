@@ -31,7 +31,7 @@ func demoApp(t *testing.T, kind string) *app {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &app{h: web.New(web.Deps{AllowedHosts: []string{"example.com"}, Store: st, State: state}), st: st, state: state}
+	return &app{h: web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), st: st, state: state}
 }
 
 // tab is one browser tab on acme's settings page: the form's fields as a browser would post

@@ -354,7 +354,10 @@ func demoConsole(t *testing.T) (*store.Store, *httptest.Server, string) {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state}))
+	// The console answers to loopback names on its listen port only: tell it the port.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String()})
+	srv.Start()
 	// The scripted steps remove the only selected server by Backspace in its empty search.
 	if acme := doc.Organization("acme"); len(acme.MCP.Servers) != 1 || acme.MCP.Servers[0] != "postgres" {
 		t.Fatalf("the demo's acme should select exactly the postgres server, has %v", acme.MCP.Servers)

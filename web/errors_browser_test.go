@@ -115,9 +115,11 @@ func loggedWith(logs *syncBuffer, id, status string) bool {
 // replaces the note. The first page loads without a console error (its icon included).
 func TestPreviewErrorsInBrowser(t *testing.T) {
 	ctx := browser(t)
-	h, fs, logs, _ := errorConsole(t)
+	srv := httptest.NewUnstartedServer(nil)
+	h, fs, logs, _ := errorConsoleAt(t, srv.Listener.Addr().String())
 	faults := &previewFaults{h: h}
-	srv := httptest.NewServer(faults)
+	srv.Config.Handler = faults
+	srv.Start()
 	defer srv.Close()
 	pe := watchErrors(t, ctx)
 
@@ -188,8 +190,10 @@ func TestErrorPageInBrowser(t *testing.T) {
 		need(t, "axe-core", "run npm ci in web/testdata/axe")
 	}
 	ctx := browser(t)
-	h, fs, _, _ := errorConsole(t)
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(nil)
+	h, fs, _, _ := errorConsoleAt(t, srv.Listener.Addr().String())
+	srv.Config.Handler = h
+	srv.Start()
 	defer srv.Close()
 	fits := func(name string) {
 		t.Helper()

@@ -85,6 +85,13 @@ func (s *syncBuffer) String() string {
 // the returned buffer; bodies are limited to 4 KiB.
 func errorConsole(t *testing.T) (http.Handler, *failingState, *syncBuffer, *store.Store) {
 	t.Helper()
+	return errorConsoleAt(t, "")
+}
+
+// errorConsoleAt is errorConsole listening on listen (for the loopback names a browser test's
+// server is reached by; "": serve's default).
+func errorConsoleAt(t *testing.T, listen string) (http.Handler, *failingState, *syncBuffer, *store.Store) {
+	t.Helper()
 	st := storetest.Open(t, store.KindSQLite)
 	doc, err := demo.Document()
 	if err != nil {
@@ -97,7 +104,7 @@ func errorConsole(t *testing.T) (http.Handler, *failingState, *syncBuffer, *stor
 	}
 	fs := &failingState{State: state}
 	logs := &syncBuffer{}
-	h := web.NewWithConsole(web.Deps{AllowedHosts: []string{"example.com"}, Store: st, State: state, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	h := web.NewWithConsole(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, ListenAddr: listen, Store: st, State: state, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Limits: web.Limits{MaxBodyBytes: 4 << 10}}, fs)
 	return h, fs, logs, st
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -30,9 +32,17 @@ type Deps struct {
 	// Metrics are served on /metrics; Decisions records every enforcement decision.
 	Metrics   *live.Metrics
 	Decisions live.Recorder
-	// AllowedHosts are the host names the console answers to besides IP literals and
-	// localhost ("*": any); see guardHosts.
-	AllowedHosts []string
+	// PublicURL is the console's own origin (--public-url; see ParsePublicURL): the console
+	// answers under its host, and under loopback names on ListenAddr's port, and nowhere else
+	// (guardHosts). Its scheme says whether browsers reach the console over https (cookies can
+	// be Secure then). nil: "http://" + ListenAddr.
+	PublicURL *url.URL
+	// ListenAddr is the address the server listens on, host:port ("": 127.0.0.1:8080, serve's
+	// default).
+	ListenAddr string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-Host, -Proto and -For headers
+	// are read (--trust-proxy; see ParseTrustedProxies and hostPolicy.forwarded); nil: none.
+	TrustedProxies []netip.Prefix
 	// Limits bound request bodies and sessions; zero values take the defaults.
 	Limits Limits
 	// Logger gets one line a request (with its id) and the handlers' lines; nil: slog.Default.
@@ -82,7 +92,7 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	r.Use(beginRequest(log), secureHeaders(), logRequests(), guardHosts(d.AllowedHosts), refuseCrossOrigin(http.NewCrossOriginProtection()),
+	r.Use(beginRequest(log), secureHeaders(), logRequests(), guardHosts(newHostPolicy(d)), refuseCrossOrigin(http.NewCrossOriginProtection()),
 		recoverPanics(), limitBodies(d.Limits.maxBody()))
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
@@ -142,7 +152,8 @@ func logRequest(c *gin.Context, start time.Time) {
 	}
 	handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
 		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
-		slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000))
+		slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("client", c.GetString(clientKey)))
 }
 
 // refuseCrossOrigin answers 403 to a cross-origin request that is not safe (a POST from another

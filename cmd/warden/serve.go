@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +26,11 @@ type serveConfig struct {
 	db     string
 	noDemo bool
 	log    logConfig
-	// allowedHosts lists, comma-separated, the console's host names (see web.Deps.AllowedHosts).
-	allowedHosts string
+	// publicURL is the console's origin (nil: "http://" + the bound address; see
+	// web.Deps.PublicURL), trustProxy the reverse proxies whose X-Forwarded-* headers count
+	// (see web.Deps.TrustedProxies).
+	publicURL  *url.URL
+	trustProxy []netip.Prefix
 	// maxStale is how long the last good policy view is enforced while the database is
 	// unreachable; decisionRetention how long decision log rows are kept (0: forever).
 	maxStale          time.Duration
@@ -80,8 +85,10 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		defAddr = "127.0.0.1:8080"
 	}
 	fs.StringVar(&cfg.addr, "addr", defAddr, "listen address (env WARDEN_ADDR)")
-	fs.StringVar(&cfg.allowedHosts, "allowed-hosts", e.getenv("WARDEN_ALLOWED_HOSTS"),
-		"comma-separated host names the console answers to besides IP addresses and localhost; * for any (env WARDEN_ALLOWED_HOSTS)")
+	publicURL := fs.String("public-url", e.getenv("WARDEN_PUBLIC_URL"),
+		"the console's origin, http(s)://host[:port]; it answers only under that host and loopback names on the listen port (default http:// + the listen address) (env WARDEN_PUBLIC_URL)")
+	trustProxy := fs.String("trust-proxy", e.getenv("WARDEN_TRUST_PROXY"),
+		"comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-Host/-Proto/-For headers are read (env WARDEN_TRUST_PROXY)")
 	db := dbFlag(fs, e)
 	fs.BoolVar(&cfg.noDemo, "no-demo", e.getenv("WARDEN_NO_DEMO") == "1", "do not seed the demo data into an empty database (env WARDEN_NO_DEMO=1)")
 	if err := cfg.log.flags(fs, e); err != nil {
@@ -160,6 +167,20 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		fmt.Fprintf(e.stderr, "warden serve: --max-body-inflight (%d) must be at least --max-body-inflight-per-key (%d)\n", cfg.maxBodyInflight, cfg.maxBodyInflightPerKey)
 		return cfg, exitUsage, false
 	}
+	if *publicURL != "" {
+		u, err := web.ParsePublicURL(*publicURL)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "warden serve: --public-url: %v\n", err)
+			return cfg, exitUsage, false
+		}
+		cfg.publicURL = u
+	}
+	trusted, err := web.ParseTrustedProxies(*trustProxy)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "warden serve: --trust-proxy: %v\n", err)
+		return cfg, exitUsage, false
+	}
+	cfg.trustProxy = trusted
 	cfg.db = *db
 	return cfg, 0, true
 }
@@ -246,12 +267,16 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	publicURL := cfg.publicURL
+	if publicURL == nil {
+		publicURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
 	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
-		AllowedHosts: strings.Split(cfg.allowedHosts, ","),
+		PublicURL: publicURL, ListenAddr: ln.Addr().String(), TrustedProxies: cfg.trustProxy,
 		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
 			MaxBodyInflightPerKey: int64(cfg.maxBodyInflightPerKey), MaxBodyInflight: int64(cfg.maxBodyInflight),
 			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
-	logger.Info("warden listening", "addr", "http://"+ln.Addr().String(), "database", st.Kind())
+	logger.Info("warden listening", "addr", "http://"+ln.Addr().String(), "public_url", publicURL.String(), "database", st.Kind())
 	if cfg.ready != nil {
 		cfg.ready(ln.Addr().String())
 	}
