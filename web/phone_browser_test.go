@@ -165,7 +165,10 @@ func TestMixedScriptMarkInBrowser(t *testing.T) {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state}))
+	// The console answers to loopback names on its listen port only: tell it the port.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String()})
+	srv.Start()
 	defer srv.Close()
 
 	step(t, ctx, "open the server page on a phone",
