@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 )
 
@@ -36,21 +37,9 @@ func runKeySecret(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "key secret")
 	db := dbFlag(fs, e)
 	actor := fs.String("actor", "cli", "who the audit log names as issuing the secret")
-	// The key's name may come before or after the flags.
-	var name string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
-	if code, ok := parseArgs(fs, args); !ok {
+	name, code, ok := parseNamed(e, fs, args, keyUsage)
+	if !ok {
 		return code
-	}
-	rest := fs.Args()
-	if name == "" && len(rest) > 0 {
-		name, rest = rest[0], rest[1:]
-	}
-	if name == "" || len(rest) > 0 {
-		fmt.Fprint(e.stderr, keyUsage)
-		return exitUsage
 	}
 	st, err := e.openStore(ctx, *db)
 	if err != nil {
@@ -64,4 +53,25 @@ func runKeySecret(ctx context.Context, e env, args []string) int {
 	fmt.Fprintln(e.stdout, secret)
 	fmt.Fprintf(e.stderr, "issued a new secret for key %q; it is shown only this once, and the previous secret no longer works\n", name)
 	return exitOK
+}
+
+// parseNamed parses the flags of a command that takes one name, which may come before or after
+// the flags (`warden key secret NAME --db URL` or `warden key secret --db URL NAME`). A missing
+// or extra argument prints usage and is a usage error.
+func parseNamed(e env, fs *flag.FlagSet, args []string, usage string) (name string, code int, ok bool) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if code, ok := parseArgs(fs, args); !ok {
+		return "", code, false
+	}
+	rest := fs.Args()
+	if name == "" && len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
+	}
+	if name == "" || len(rest) > 0 {
+		fmt.Fprint(e.stderr, usage)
+		return "", exitUsage, false
+	}
+	return name, 0, true
 }

@@ -50,20 +50,9 @@ func runServerSetHeaders(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "server set-headers")
 	db := dbFlag(fs, e)
 	actor := fs.String("actor", "cli", "who the audit log names as setting the headers")
-	var name string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
-	if code, ok := parseArgs(fs, args); !ok {
+	name, code, ok := parseNamed(e, fs, args, serverUsage)
+	if !ok {
 		return code
-	}
-	rest := fs.Args()
-	if name == "" && len(rest) > 0 {
-		name, rest = rest[0], rest[1:]
-	}
-	if name == "" || len(rest) > 0 {
-		fmt.Fprint(e.stderr, serverUsage)
-		return exitUsage
 	}
 	key, err := e.secretKey()
 	if err != nil {
