@@ -41,6 +41,12 @@
     list.setAttribute("aria-multiselectable", "true");
     list.setAttribute("aria-label", labelText);
     list.hidden = true;
+    // Focus stays in the input (aria-activedescendant names the active option). A long list
+    // scrolls, and Chromium puts a scroller in the tab order: Tab from the input would focus
+    // the list, the input's blur would hide it, and focus would fall on <body>. tabindex -1
+    // keeps it out of the tab order; a press on it (its scroll bar too) keeps focus where it is.
+    list.tabIndex = -1;
+    list.addEventListener("mousedown", function (e) { e.preventDefault(); });
     var status = el("div", "sr-only");
     status.setAttribute("aria-live", "polite");
 
@@ -100,7 +106,6 @@
           li.appendChild(h);
         }
         if (i === active) li.classList.add("active");
-        li.addEventListener("mousedown", function (e) { e.preventDefault(); });
         li.addEventListener("click", function () {
           active = i;
           toggle(o);
