@@ -14,21 +14,9 @@ const keyUsage = `usage: warden key secret NAME [--db URL] [--actor NAME] [--no-
 
 // runKey runs `warden key SUBCOMMAND`.
 func runKey(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, keyUsage)
-		return exitUsage
-	}
-	if isHelp(args[0]) {
-		fmt.Fprint(e.stdout, keyUsage)
-		return exitOK
-	}
-	switch args[0] {
-	case "secret":
-		return runKeySecret(ctx, e, args[1:])
-	default:
-		fmt.Fprintf(e.stderr, "warden key: unknown subcommand %q\n\n%s", args[0], keyUsage)
-		return exitUsage
-	}
+	return runSubcommand(ctx, e, "key", keyUsage, args, map[string]func(context.Context, env, []string) int{
+		"secret": runKeySecret,
+	})
 }
 
 // runKeySecret issues a new secret for a key. The secret alone goes to standard output, so
@@ -74,4 +62,23 @@ func parseNamed(e env, fs *flag.FlagSet, args []string, usage string) (name stri
 		return "", exitUsage, false
 	}
 	return name, 0, true
+}
+
+// runSubcommand runs `warden NAME SUBCOMMAND ...` for a command made of subcommands: usage (to
+// stderr, exit 2) without one or with an unknown one, usage to stdout for -h.
+func runSubcommand(ctx context.Context, e env, name, usage string, args []string, subs map[string]func(context.Context, env, []string) int) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitUsage
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "warden %s: unknown subcommand %q\n\n%s", name, args[0], usage)
+		return exitUsage
+	}
+	return run(ctx, e, args[1:])
 }

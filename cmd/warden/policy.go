@@ -25,22 +25,13 @@ commands (each reads a policy document with -f FILE, or the live database with -
 // runPolicy is the command-line face of the resolver: the same code the gateway and the
 // console's preview run.
 func runPolicy(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, policyUsage)
-		return exitUsage
+	subs := make(map[string]func(context.Context, env, []string) int, len(policyCommands))
+	for name, run := range policyCommands {
+		subs[name] = func(ctx context.Context, e env, args []string) int {
+			return run(ctx, e, newFlags(e, "policy "+name), args)
+		}
 	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, policyUsage)
-		return exitOK
-	}
-	run, ok := policyCommands[sub]
-	if !ok {
-		fmt.Fprintf(e.stderr, "warden policy: unknown command %q\n\n%s", sub, policyUsage)
-		return exitUsage
-	}
-	return run(ctx, e, newFlags(e, "policy "+sub), args)
+	return runSubcommand(ctx, e, "policy", policyUsage, args, subs)
 }
 
 // policyCommands are the policy subcommands, each given its flag set.

@@ -24,21 +24,9 @@ const serverUsage = `usage: warden server set-headers NAME [--db URL] [--actor N
 
 // runServer runs `warden server SUBCOMMAND`.
 func runServer(ctx context.Context, e env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, serverUsage)
-		return exitUsage
-	}
-	if isHelp(args[0]) {
-		fmt.Fprint(e.stdout, serverUsage)
-		return exitOK
-	}
-	switch args[0] {
-	case "set-headers":
-		return runServerSetHeaders(ctx, e, args[1:])
-	default:
-		fmt.Fprintf(e.stderr, "warden server: unknown subcommand %q\n\n%s", args[0], serverUsage)
-		return exitUsage
-	}
+	return runSubcommand(ctx, e, "server", serverUsage, args, map[string]func(context.Context, env, []string) int{
+		"set-headers": runServerSetHeaders,
+	})
 }
 
 // maxHeaderInput bounds what set-headers reads from standard input.

@@ -132,14 +132,7 @@ func MustLoad(t testing.TB, yaml string) *models.Document {
 // corrupt rows, or write history, the store itself would never write).
 func Exec(t testing.TB, st *store.Store, stmts ...string) {
 	t.Helper()
-	driver, dsn := "pgx", st.DSN()
-	if st.Kind() == store.KindSQLite {
-		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := rawDB(t, st)
 	defer db.Close()
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
@@ -152,6 +145,18 @@ func Exec(t testing.TB, st *store.Store, stmts ...string) {
 // (to see what a column really holds).
 func QueryString(t testing.TB, st *store.Store, query string, args ...any) string {
 	t.Helper()
+	db := rawDB(t, st)
+	defer db.Close()
+	var out string
+	if err := db.QueryRow(query, args...).Scan(&out); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
+
+// rawDB opens a connection pool of its own on st's database, behind the store's back.
+func rawDB(t testing.TB, st *store.Store) *sql.DB {
+	t.Helper()
 	driver, dsn := "pgx", st.DSN()
 	if st.Kind() == store.KindSQLite {
 		driver, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
@@ -160,10 +165,5 @@ func QueryString(t testing.TB, st *store.Store, query string, args ...any) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var out string
-	if err := db.QueryRow(query, args...).Scan(&out); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return out
+	return db
 }
