@@ -45,13 +45,8 @@ type BodyBudget struct {
 // NewBodyBudget returns a budget of perBucket bytes a bucket and total bytes in all; a value
 // of zero or less takes its default.
 func NewBodyBudget(perBucket, total int64) *BodyBudget {
-	if perBucket <= 0 {
-		perBucket = DefaultMaxBodyInflightPerKey
-	}
-	if total <= 0 {
-		total = DefaultMaxBodyInflight
-	}
-	return &BodyBudget{perBucket: perBucket, total: total, used: map[string]int64{}}
+	return &BodyBudget{perBucket: orDefault(perBucket, DefaultMaxBodyInflightPerKey),
+		total: orDefault(total, DefaultMaxBodyInflight), used: map[string]int64{}}
 }
 
 // BudgetError is a reservation refused: Bucket says whether the bucket's share (true) or the

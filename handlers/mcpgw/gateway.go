@@ -95,32 +95,23 @@ func New(cfg Config) *Gateway {
 		maxEvent: 64 << 20,
 		bodies:   NewBodyBudget(cfg.MaxBodyInflightPerKey, cfg.MaxBodyInflight),
 	}
-	if g.maxBody <= 0 {
-		g.maxBody = DefaultMaxBodyBytes
-	}
-	g.streamWrite = cfg.StreamWriteTimeout
-	if g.streamWrite <= 0 {
-		g.streamWrite = DefaultStreamWriteTimeout
-	}
-	timeout := cfg.SessionTimeout
-	if timeout <= 0 {
-		timeout = DefaultSessionTimeout
-	}
-	perKey := cfg.MaxSessionsPerKey
-	if perKey <= 0 {
-		perKey = DefaultMaxSessionsPerKey
-	}
-	maxRelayed := cfg.MaxRelaySessions
-	if maxRelayed <= 0 {
-		maxRelayed = DefaultMaxRelaySessions
-	}
-	relayedPerKey := cfg.MaxRelaySessionsPerKey
-	if relayedPerKey <= 0 {
-		relayedPerKey = DefaultMaxRelaySessionsPerKey
-	}
+	g.maxBody = orDefault(g.maxBody, DefaultMaxBodyBytes)
+	g.streamWrite = orDefault(cfg.StreamWriteTimeout, DefaultStreamWriteTimeout)
+	timeout := orDefault(cfg.SessionTimeout, DefaultSessionTimeout)
+	perKey := orDefault(cfg.MaxSessionsPerKey, DefaultMaxSessionsPerKey)
+	maxRelayed := orDefault(cfg.MaxRelaySessions, DefaultMaxRelaySessions)
+	relayedPerKey := orDefault(cfg.MaxRelaySessionsPerKey, DefaultMaxRelaySessionsPerKey)
 	g.agg = newAggregator(g, timeout, perKey)
 	g.relayed = newRelaySessions(timeout, relayedPerKey, maxRelayed, time.Now)
 	return g
+}
+
+// orDefault is v, or def when v is not positive (a Config field left zero).
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // NewTransport is the default upstream transport: keep-alive connections to each upstream, no
