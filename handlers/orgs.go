@@ -130,9 +130,3 @@ func (h *Orgs) ToolLimit(c *gin.Context) {
 	}
 	fail(c, models.Errorf(models.ENotFound, "unknown server %q", c.Param("server")))
 }
-
-// actorOf names who made a change in the audit log. The console has no sign-in yet, so every
-// change through it is attributed to the console.
-func actorOf(c *gin.Context) string {
-	return "console"
-}

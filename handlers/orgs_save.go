@@ -25,7 +25,7 @@ import (
 // a missing, malformed or future revision, or any value the form does not send, is 422.
 func (h *Orgs) Save(c *gin.Context) {
 	v, org, ok := h.load(c)
-	if !ok {
+	if !ok || !allowOrgs(c, org.Name) {
 		return
 	}
 	in := parseDraft(c, org.Name, true)
@@ -115,7 +115,7 @@ func (h *Orgs) Rebase(c *gin.Context) {
 		return
 	}
 	v, org, ok := h.load(c)
-	if !ok {
+	if !ok || !allowOrgs(c, org.Name) {
 		return
 	}
 	in := parseDraft(c, org.Name, true)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 )
@@ -93,7 +94,7 @@ func New(d Deps) http.Handler {
 		log = slog.Default()
 	}
 	r.Use(beginRequest(log), secureHeaders(), logRequests(), guardHosts(newHostPolicy(d)), refuseCrossOrigin(http.NewCrossOriginProtection()),
-		recoverPanics(), limitBodies(d.Limits.maxBody()))
+		recoverPanics(), limitBodies(d.Limits.maxBody()), interimIdentity())
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
 			c.JSON(http.StatusNotFound, gin.H{"error": "no such endpoint: " + c.Request.URL.Path})
@@ -257,6 +258,15 @@ func secureHeaders() gin.HandlerFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "same-origin")
 		}
+		c.Next()
+	}
+}
+
+// interimIdentity acts for every console request as the admin "console", as the console did
+// before sign-in: the sign-in middleware replaces it.
+func interimIdentity() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		handlers.SetIdentity(c, &models.Identity{Username: "console", Role: models.RoleAdmin})
 		c.Next()
 	}
 }

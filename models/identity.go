@@ -1,0 +1,77 @@
+package models
+
+import "slices"
+
+// Role is what a console user may do. Permission over MCP access is the resolver's; a role says
+// only who may change the policy in the console and its JSON API.
+type Role string
+
+// The console roles.
+const (
+	// RoleAdmin may do everything: every organization, users, servers, imports.
+	RoleAdmin Role = "admin"
+	// RoleOrgAdmin may change the organizations listed in Identity.Orgs (their settings, their
+	// teams, keys and end users) and read everything else.
+	RoleOrgAdmin Role = "org_admin"
+	// RoleViewer reads everything and may use previews and explanations, writing nothing.
+	RoleViewer Role = "viewer"
+)
+
+// Roles lists the roles in order of power, as `warden user create --role` accepts them.
+var Roles = []Role{RoleAdmin, RoleOrgAdmin, RoleViewer}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", Errorf(EInvalid, "unknown role %q (want admin, org_admin or viewer)", s)
+}
+
+// Identity is who a console request acts for: a signed-in user, or a user's personal API token.
+type Identity struct {
+	// Username is the user's name; Token the name of the personal API token the request
+	// authenticated with ("" when signed in with a session).
+	Username string
+	Token    string
+	Role     Role
+	// Orgs are the organizations an org_admin administers (empty for other roles).
+	Orgs []string
+}
+
+// Actor is how the audit log names who made a change: the username, and the token when a script
+// made it.
+func (i *Identity) Actor() string {
+	if i == nil {
+		return ""
+	}
+	if i.Token != "" {
+		return i.Username + " (token " + i.Token + ")"
+	}
+	return i.Username
+}
+
+// Admin reports whether the identity may do everything.
+func (i *Identity) Admin() bool { return i != nil && i.Role == RoleAdmin }
+
+// Administers reports whether the identity may change the organization named org: an admin may
+// change every organization, an org_admin those it was given.
+func (i *Identity) Administers(org string) bool {
+	if i == nil {
+		return false
+	}
+	switch i.Role {
+	case RoleAdmin:
+		return true
+	case RoleOrgAdmin:
+		return slices.Contains(i.Orgs, org)
+	}
+	return false
+}
+
+// Writes reports whether the identity may change anything at all (admin or org_admin).
+func (i *Identity) Writes() bool {
+	return i != nil && (i.Role == RoleAdmin || i.Role == RoleOrgAdmin)
+}
