@@ -143,7 +143,6 @@ func TestApplyPlannedManyChanges(t *testing.T) {
 	}
 }
 
-
 // TestApplyPlannedRace: plans made at one revision and applied at once: exactly one wins,
 // because the revision is checked under the lock the write holds.
 func TestApplyPlannedRace(t *testing.T) {
