@@ -55,6 +55,7 @@ func ParseDocument(data []byte) (doc *Document, err error) {
 	// document), which readRoot collected.
 	probs = append(dc.probs, probs...)
 	if len(probs) > 0 {
+		d.nameProblems(probs)
 		return &d, probs
 	}
 	return &d, nil
