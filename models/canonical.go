@@ -22,3 +22,11 @@ func DocumentSHA256(text []byte) string {
 	h := sha256.Sum256(text)
 	return hex.EncodeToString(h[:])
 }
+
+// ShortSHA256 is the first twelve hex digits of a hash, enough for people to tell two apart.
+func ShortSHA256(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/resolver"
 )
 
@@ -225,18 +226,11 @@ func names(ps []resolver.PrincipalDiff, kind resolver.PrincipalKind) string {
 // planLines are what a plan says about its base and document, for text and markdown alike.
 func planLines(p *planFile, code func(string) string) []string {
 	out := []string{fmt.Sprintf("Base: revision %d, sha256 %s; planned document: sha256 %s.",
-		p.BaseRevision, code(short(p.BaseSHA256)), code(short(p.DocumentSHA256)))}
+		p.BaseRevision, code(models.ShortSHA256(p.BaseSHA256)), code(models.ShortSHA256(p.DocumentSHA256)))}
 	if !p.Changed {
 		out = append(out, "No changes: the database already holds this document; applying the plan writes nothing.")
 	}
 	return out
-}
-
-func short(sum string) string {
-	if len(sum) > 12 {
-		return sum[:12]
-	}
-	return sum
 }
 
 // writeDiffText writes a Terraform-style summary: the totals, then each organization and team

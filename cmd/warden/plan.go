@@ -137,7 +137,7 @@ func readPlan(path string) (*planFile, *models.Document, error) {
 	}
 	if got := models.DocumentSHA256([]byte(p.Document)); got != p.DocumentSHA256 {
 		return nil, nil, models.Errorf(models.EInvalid, "%s: the plan's document does not match its hash (sha256 %s, the plan says %s): it was changed after planning; make a new plan",
-			path, short(got), short(p.DocumentSHA256))
+			path, models.ShortSHA256(got), models.ShortSHA256(p.DocumentSHA256))
 	}
 	doc, err := models.LoadDocument([]byte(p.Document))
 	if err != nil {
@@ -183,7 +183,7 @@ func runApply(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, "apply", err)
 	}
-	fmt.Fprintf(e.stdout, "applied plan %s (made at revision %d)\n", short(p.DocumentSHA256), p.BaseRevision)
+	fmt.Fprintf(e.stdout, "applied plan %s (made at revision %d)\n", models.ShortSHA256(p.DocumentSHA256), p.BaseRevision)
 	fmt.Fprint(e.stdout, sum.String())
 	return exitOK
 }

@@ -65,7 +65,7 @@ func (b *Base) check(tx *gorm.DB, cur *state) error {
 		return err
 	}
 	if sum != b.SHA256 {
-		conflict.Cause = "same revision, but a different document (sha256 " + short(sum) + ", the plan's " + short(b.SHA256) + "): the plan was made against another database"
+		conflict.Cause = "same revision, but a different document (sha256 " + models.ShortSHA256(sum) + ", the plan's " + models.ShortSHA256(b.SHA256) + "): the plan was made against another database"
 		return conflict
 	}
 	return nil
@@ -89,11 +89,4 @@ func eventsSince(tx *gorm.DB, since int64) ([]models.AuditEvent, int, error) {
 		omitted = int(n) - len(events)
 	}
 	return events, omitted, nil
-}
-
-func short(sum string) string {
-	if len(sum) > 12 {
-		return sum[:12]
-	}
-	return sum
 }

@@ -13,9 +13,10 @@ import (
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
-// base returns the state st is at now, as a plan records it.
+// base imports the small document into st and returns that state as a plan records it.
 func base(t *testing.T, st *store.Store) (store.Base, *models.Document) {
 	t.Helper()
+	storetest.MustApply(t, st, storetest.MustLoad(t, small))
 	doc, rev, err := st.LoadDocument(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,6 @@ func base(t *testing.T, st *store.Store) (store.Base, *models.Document) {
 func TestApplyPlanned(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		storetest.MustApply(t, st, storetest.MustLoad(t, small))
 		b, cur := base(t, st)
 		next := cur.Clone()
 		next.Keys[0].Blocked = true
@@ -54,7 +54,6 @@ func TestApplyPlanned(t *testing.T) {
 func TestApplyPlannedStale(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		storetest.MustApply(t, st, storetest.MustLoad(t, small))
 		b, cur := base(t, st)
 		planned := cur.Clone()
 		planned.Keys[0].Blocked = true
@@ -96,7 +95,6 @@ func TestApplyPlannedStale(t *testing.T) {
 func TestApplyPlannedOtherState(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		storetest.MustApply(t, st, storetest.MustLoad(t, small))
 		b, cur := base(t, st)
 		for name, bad := range map[string]store.Base{
 			"other document": {Revision: b.Revision, SHA256: strings.Repeat("0", 64)},
@@ -124,7 +122,6 @@ func TestApplyPlannedOtherState(t *testing.T) {
 func TestApplyPlannedManyChanges(t *testing.T) {
 	st := storetest.Open(t, store.KindSQLite)
 	ctx := context.Background()
-	storetest.MustApply(t, st, storetest.MustLoad(t, small))
 	b, cur := base(t, st)
 	next := cur.Clone()
 	for i := range 250 {
@@ -148,7 +145,6 @@ func TestApplyPlannedManyChanges(t *testing.T) {
 func TestApplyPlannedRace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		storetest.MustApply(t, st, storetest.MustLoad(t, small))
 		b, cur := base(t, st)
 		const n = 4
 		errs := make(chan error, n)
