@@ -146,23 +146,19 @@ func readPlan(path string) (*planFile, *models.Document, error) {
 	return &p.planFile, doc, nil
 }
 
+const applyUsage = `usage: warden apply PLAN [--db URL] [--actor NAME] [--no-migrate]
+
+  PLAN is a plan file saved by 'warden plan -o PLAN'.
+`
+
 // runApply applies a saved plan: exactly its document, and only if the database's policy is
 // still the one the plan was made against.
 func runApply(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "apply")
 	db := dbFlag(fs, e)
 	actor := fs.String("actor", "cli", "who the audit log names as making the change")
-	// The plan file comes first (`warden apply plan.json --db URL`), and the flag package stops
-	// at the first argument: parse the flags before it and after it.
-	if code, ok := parseArgs(fs, args); !ok {
-		return code
-	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return fail(e, "apply", models.Errorf(models.EInvalid, "a plan file is required: warden apply PLAN [flags]"))
-	}
-	path := rest[0]
-	if code, ok := parseFlags(fs, rest[1:]); !ok {
+	path, code, ok := parseNamed(e, fs, args, applyUsage)
+	if !ok {
 		return code
 	}
 	p, doc, err := readPlan(path)

@@ -179,7 +179,7 @@ func TestApplyRefusesTamperedPlan(t *testing.T) {
 			t.Errorf("%s: stderr lacks %q:\n%s", c.name, c.want, errs)
 		}
 	}
-	if _, errs := mustRun(t, exitUsage, "apply", "--db", db); !strings.Contains(errs, "a plan file is required") {
+	if _, errs := mustRun(t, exitUsage, "apply", "--db", db); !strings.Contains(errs, "usage: warden apply PLAN") {
 		t.Errorf("no plan: %s", errs)
 	}
 	if after, _ := mustRun(t, 0, "export", "--db", db); after != before {
