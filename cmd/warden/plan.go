@@ -49,20 +49,18 @@ func runPlan(ctx context.Context, e env, args []string) int {
 	file := fs.String("f", "", "policy document to plan (YAML or JSON; - for standard input)")
 	out := fs.String("o", "", "save the plan to this file, for 'warden apply FILE'")
 	format := formatFlag(fs)
+	rem := remoteFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if err := notBoth(fs, rem); err != nil {
+		return fail(e, "plan", err)
 	}
 	next, err := readDocument(*file)
 	if err != nil {
 		return fail(e, "plan", err)
 	}
-	// Planning only reads, like export: it never migrates and refuses an outdated schema.
-	st, err := store.OpenReadOnly(ctx, *db)
-	if err != nil {
-		return fail(e, "plan", err)
-	}
-	cur, rev, err := st.LoadDocument(ctx)
-	st.Close()
+	cur, rev, err := planBase(ctx, *db, rem)
 	if err != nil {
 		return fail(e, "plan", err)
 	}
@@ -85,6 +83,20 @@ func runPlan(ctx context.Context, e env, args []string) int {
 		p.Document = ""
 	}
 	return writeDiff(e, *format, diffHeader{title: "Warden plan", plan: p}, p.Diff)
+}
+
+// planBase is the state a plan is made against: the database's, or a running Warden's.
+// Planning only reads, like export: it never migrates and refuses an outdated schema.
+func planBase(ctx context.Context, db string, rem *remote) (*models.Document, int64, error) {
+	if rem.set() {
+		return rem.document(ctx)
+	}
+	st, err := store.OpenReadOnly(ctx, db)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer st.Close()
+	return st.LoadDocument(ctx)
 }
 
 // writePlan writes the plan file whole or not at all: to a temporary file renamed into place.
@@ -146,7 +158,7 @@ func readPlan(path string) (*planFile, *models.Document, error) {
 	return &p.planFile, doc, nil
 }
 
-const applyUsage = `usage: warden apply PLAN [--db URL] [--actor NAME] [--no-migrate]
+const applyUsage = `usage: warden apply PLAN [--db URL | --server URL --token TOKEN] [--actor NAME] [--no-migrate]
 
   PLAN is a plan file saved by 'warden plan -o PLAN'.
 `
@@ -157,20 +169,31 @@ func runApply(ctx context.Context, e env, args []string) int {
 	fs := newFlags(e, "apply")
 	db := dbFlag(fs, e)
 	actor := fs.String("actor", "cli", "who the audit log names as making the change")
+	rem := remoteFlags(fs, e)
 	path, code, ok := parseNamed(e, fs, args, applyUsage)
 	if !ok {
 		return code
+	}
+	if err := notBoth(fs, rem); err != nil {
+		return fail(e, "apply", err)
 	}
 	p, doc, err := readPlan(path)
 	if err != nil {
 		return fail(e, "apply", err)
 	}
-	st, err := e.openStore(ctx, *db)
-	if err != nil {
-		return fail(e, "apply", err)
+	base := store.Base{Revision: p.BaseRevision, SHA256: p.BaseSHA256}
+	var sum *store.ImportSummary
+	if rem.set() {
+		// The plan's document is its canonical text, checked against its hash above.
+		sum, err = rem.importDocument(ctx, []byte(p.Document), base)
+	} else {
+		var st *store.Store
+		if st, err = e.openStore(ctx, *db); err != nil {
+			return fail(e, "apply", err)
+		}
+		defer st.Close()
+		sum, err = st.ApplyPlanned(ctx, doc, *actor, base)
 	}
-	defer st.Close()
-	sum, err := st.ApplyPlanned(ctx, doc, *actor, store.Base{Revision: p.BaseRevision, SHA256: p.BaseSHA256})
 	var ce *models.ConflictError
 	if errors.As(err, &ce) {
 		printConflict(e, ce)
