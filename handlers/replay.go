@@ -4,7 +4,6 @@ package handlers
 // preview shows beside the static diff.
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -12,27 +11,11 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/views"
 )
 
 // replayRows is how many tools and keys a preview lists per direction; the JSON lists all.
 const replayRows = 20
-
-// Replay replays the calls recorded in the window before now against a change from before to
-// after, for the principals under scope (those the change can affect): the decision log's
-// rollup is read, and the resolver decides each recorded tuple with both snapshots. Every
-// preview calls it with the snapshots it diffs.
-func Replay(ctx context.Context, st *store.Store, before, after *resolver.Snapshot, scope resolver.Scope, window time.Duration, now time.Time) (resolver.ReplayResult, error) {
-	since := now.Add(-window).UTC().Truncate(time.Second)
-	calls, err := st.RecordedCalls(ctx, since)
-	if err != nil {
-		return resolver.ReplayResult{}, err
-	}
-	res := resolver.Replay(before, after, scope, calls)
-	res.Since = since
-	return res, nil
-}
 
 // replayWindow reads the preview's window (replay_window: one of views.ReplayWindows, default
 // views.ReplayDefaultWindow).

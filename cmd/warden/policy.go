@@ -20,7 +20,7 @@ commands (each reads a policy document with -f FILE, or the live database with -
                                    one decision (JSON); exit 0 allowed, 1 denied, 2 bad input
   diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
                                    who gains and loses which tools (JSON)
-`
+` + policyReplayUsage
 
 // runPolicy is the command-line face of the resolver: the same code the gateway and the
 // console's preview run.
@@ -40,6 +40,7 @@ var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSe
 	"access":   runPolicyAccess,
 	"check":    runPolicyCheck,
 	"diff":     runPolicyDiff,
+	"replay":   runPolicyReplay,
 }
 
 // sourceFlags adds -f and --db, the document a subcommand reads.
