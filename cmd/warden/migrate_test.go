@@ -250,7 +250,7 @@ var subcommandFlags = []struct {
 	name  string
 	flags []string
 }{
-	{"serve", []string{"addr", "db", "no-migrate", "no-demo", "max-stale", "decision-retention", "read-header-timeout",
+	{"serve", []string{"addr", "db", "no-migrate", "no-demo", "max-stale", "decision-retention", "rollup-retention", "read-header-timeout",
 		"read-timeout", "write-timeout", "idle-timeout", "session-timeout", "max-body", "max-sessions-per-key"}},
 	{"migrate", []string{"db"}},
 	{"import", []string{"db", "no-migrate", "f", "actor"}},
