@@ -42,7 +42,7 @@ func (h *Orgs) Preview(c *gin.Context) {
 			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
 			return
 		}
-		replay, err := live.Replay(c.Request.Context(), h.Store, v.Snapshot, after, orgScope(org.Name), time.Now().Add(-span))
+		replay, err := live.Replay(c.Request.Context(), h.Store, v.Snapshot, after, orgScope(org.Name), span, time.Now())
 		if err != nil {
 			fail(c, err)
 			return
@@ -132,7 +132,7 @@ func (h *Orgs) Why(c *gin.Context) {
 // replay is the panel's recorded traffic for a change to the organization's settings; a failed
 // read of the decision log is shown in the panel, not as a failed preview.
 func (h *Orgs) replay(ctx context.Context, before, after *resolver.Snapshot, org, window string, span time.Duration) *views.ReplayProps {
-	res, err := live.Replay(ctx, h.Store, before, after, orgScope(org), time.Now().Add(-span))
+	res, err := live.Replay(ctx, h.Store, before, after, orgScope(org), span, time.Now())
 	if err != nil {
 		slog.Error("preview: read the decision log", "error", err)
 		return &views.ReplayProps{Window: window, Error: "The recorded traffic could not be read; the preview above is complete without it."}

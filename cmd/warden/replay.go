@@ -46,7 +46,7 @@ func runPolicyReplay(ctx context.Context, e env, fs *flag.FlagSet, args []string
 	if err != nil {
 		return fail(e, "policy replay", err)
 	}
-	res, err := live.Replay(ctx, st, resolver.Build(before), resolver.Build(after), resolver.Scope{All: true}, time.Now().Add(-*since))
+	res, err := live.Replay(ctx, st, resolver.Build(before), resolver.Build(after), resolver.Scope{All: true}, *since, time.Now())
 	if err != nil {
 		return fail(e, "policy replay", err)
 	}

@@ -23,7 +23,14 @@ const (
 	DefaultRollupFlush       = 10 * time.Second
 	DefaultRollupMax         = 50000
 	DefaultDecisionPrune     = time.Hour
+	// DefaultWindowRefresh is how often the writer checks whether an hour ended since the
+	// replay windows' totals were summed (see store.RefreshReplayWindows).
+	DefaultWindowRefresh = 5 * time.Minute
 )
+
+// ReplayWindows are the windows previews replay (24 h, 7 d, 30 d), whose totals the decision
+// log keeps summed so a replay reads one row a tuple.
+var ReplayWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
 
 const (
 	decisionWriteTimeout = 10 * time.Second
@@ -55,6 +62,10 @@ type DecisionLogOptions struct {
 	RollupMax int
 	// PruneInterval is the period of retention pruning (the first prune runs at start).
 	PruneInterval time.Duration
+	// ReplayWindows are the windows whose totals are kept summed (default ReplayWindows);
+	// checked every WindowRefresh (default DefaultWindowRefresh), and at start.
+	ReplayWindows []time.Duration
+	WindowRefresh time.Duration
 	Metrics       *Metrics
 	Clock         func() time.Time
 	Logger        *slog.Logger
@@ -76,6 +87,8 @@ type DecisionLog struct {
 	maxPending  int
 	flushEvery  time.Duration
 	pruneEvery  time.Duration
+	windows     []time.Duration
+	windowEvery time.Duration
 	m           *Metrics
 	clock       func() time.Time
 	log         *slog.Logger
@@ -97,7 +110,7 @@ func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
 	l := &DecisionLog{
 		st: st, retention: opts.Retention, rollupKeep: opts.RollupRetention, rollupMax: opts.RollupMax,
 		rollupEvery: opts.RollupFlushInterval, batch: opts.BatchSize, flushEvery: opts.FlushInterval,
-		pruneEvery: opts.PruneInterval, m: opts.Metrics, clock: opts.Clock, log: opts.Logger,
+		pruneEvery: opts.PruneInterval, windows: opts.ReplayWindows, windowEvery: opts.WindowRefresh, m: opts.Metrics, clock: opts.Clock, log: opts.Logger,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -127,6 +140,12 @@ func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
 	}
 	if l.pruneEvery <= 0 {
 		l.pruneEvery = DefaultDecisionPrune
+	}
+	if l.windows == nil {
+		l.windows = ReplayWindows
+	}
+	if l.windowEvery <= 0 {
+		l.windowEvery = DefaultWindowRefresh
 	}
 	if l.clock == nil {
 		l.clock = time.Now
@@ -170,14 +189,19 @@ func (l *DecisionLog) Close(ctx context.Context) error {
 
 func (l *DecisionLog) run() {
 	// Pruning runs beside the writer, so a long prune never holds records back.
-	pruned := make(chan struct{})
+	pruned, summed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(pruned)
 		l.pruneLoop(l.ctx)
 	}()
+	go func() {
+		defer close(summed)
+		l.windowLoop(l.ctx)
+	}()
 	defer func() {
 		l.cancel()
 		<-pruned
+		<-summed
 		close(l.done)
 	}()
 	flushT := time.NewTicker(l.flushEvery)
@@ -327,6 +351,27 @@ func (l *DecisionLog) pruneLoop(ctx context.Context) {
 		if l.rollupKeep >= 0 {
 			l.prune(ctx, "rollup hours", l.rollupKeep, l.st.PruneRollup)
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// windowLoop keeps the replay windows' totals summed up to the last hour that ended.
+func (l *DecisionLog) windowLoop(ctx context.Context) {
+	if len(l.windows) == 0 {
+		return
+	}
+	t := time.NewTicker(l.windowEvery)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, decisionPruneTimeout)
+		if err := l.st.RefreshReplayWindows(rctx, l.windows, l.clock()); err != nil && ctx.Err() == nil {
+			l.log.Warn("decision log: summing the replay windows failed", "error", err)
+		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return

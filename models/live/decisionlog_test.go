@@ -88,7 +88,7 @@ func TestDecisionLogWritesBatches(t *testing.T) {
 
 		// The rollup counts the calls (not the tools/list) per tuple: key-0 made 177 of the 1,233
 		// calls, the six other keys 176 each.
-		calls, err := st.RecordedCalls(ctx, at.Add(-time.Hour))
+		calls, _, err := st.RecordedCalls(ctx, time.Since(at)+time.Hour, time.Now())
 		if err != nil || len(calls) != 7 {
 			t.Fatalf("recorded calls: %d tuples, %v; want 7", len(calls), err)
 		}

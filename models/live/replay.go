@@ -8,13 +8,14 @@ import (
 	"github.com/warden-mcp/warden/models/store"
 )
 
-// Replay replays the calls the decision log recorded since since against a change from before
-// to after, for the principals under scope (those the change can affect): it reads the log's
-// rollup and lets the resolver decide each recorded tuple with both snapshots. Every preview
-// calls it with the snapshots it diffs, and so does `warden policy replay`.
-func Replay(ctx context.Context, st *store.Store, before, after *resolver.Snapshot, scope resolver.Scope, since time.Time) (resolver.ReplayResult, error) {
-	since = since.UTC().Truncate(time.Second)
-	calls, err := st.RecordedCalls(ctx, since)
+// Replay replays the calls the decision log recorded over the window before now against a
+// change from before to after, for the principals under scope (those the change can affect):
+// it reads the log's rollup (see store.RecordedCalls; the result's Since says where the window
+// began, at an hour's start) and lets the resolver decide each recorded tuple with both
+// snapshots. Every preview calls it with the snapshots it diffs, and so does `warden policy
+// replay`.
+func Replay(ctx context.Context, st *store.Store, before, after *resolver.Snapshot, scope resolver.Scope, window time.Duration, now time.Time) (resolver.ReplayResult, error) {
+	calls, since, err := st.RecordedCalls(ctx, window, now)
 	if err != nil {
 		return resolver.ReplayResult{}, err
 	}

@@ -475,12 +475,65 @@ func (s *Store) AddRollup(ctx context.Context, r *Rollup) error {
 	return nil
 }
 
-// RecordedCalls returns the calls of every tuple counted in the rollup since since (from the
-// start of its hour: the rollup counts by the hour), with the last time each called.
-func (s *Store) RecordedCalls(ctx context.Context, since time.Time) ([]models.RecordedCalls, error) {
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT t.key_name, t.end_user, t.agent, t.server, t.tool, r.calls, r.last_seen
-		FROM (SELECT tuple_id, sum(calls) AS calls, max(last_seen) AS last_seen FROM decision_rollup WHERE hour >= ? GROUP BY tuple_id) r
-		JOIN decision_tuples t ON t.id = r.tuple_id`, since.UTC().Truncate(time.Hour).Unix()).Rows()
+// Replay windows: how fresh a window's totals must be to be used, and how long after an hour
+// ends its totals are refreshed (the writer adds an hour's last counts up to its rollup flush
+// interval after it ended).
+const (
+	windowFreshness = 2 * time.Hour
+	windowSettle    = 5 * time.Minute
+)
+
+// tupleColumns are the names of a tuple, as queries joining decision_tuples t select them.
+const tupleColumns = "t.key_name, t.end_user, t.agent, t.server, t.tool"
+
+// RecordedCalls returns the calls of every tuple counted in the rollup over the window before
+// now, with the last time each called, and since when they are counted: the rollup counts by
+// the hour, so the window begins at an hour's start. For a window of whole hours refreshed by
+// RefreshReplayWindows within the last two hours, it reads the window's totals and the hours
+// after them (tens of thousands of rows however many calls were made); otherwise every hour
+// of the window (since: the start of the hour now-window falls in).
+func (s *Store) RecordedCalls(ctx context.Context, window time.Duration, now time.Time) ([]models.RecordedCalls, time.Time, error) {
+	now = now.UTC()
+	var out []models.RecordedCalls
+	var since time.Time
+	// One read transaction: a refresh between reading a window's totals and the hours after
+	// them would count an hour twice.
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		out, since = nil, time.Time{}
+		var until []int64
+		if window%time.Hour == 0 {
+			err := tx.Raw("SELECT until_hour FROM decision_windows WHERE window_hours = ?", int64(window/time.Hour)).Scan(&until).Error
+			if err != nil {
+				return err
+			}
+		}
+		if len(until) == 1 && now.Sub(time.Unix(until[0], 0)) <= windowFreshness && !time.Unix(until[0], 0).After(now) {
+			since = time.Unix(until[0], 0).UTC().Add(-window)
+			totals, err := scanRecorded(tx.Raw(`SELECT `+tupleColumns+`, w.calls, w.last_seen FROM decision_window_totals w
+				JOIN decision_tuples t ON t.id = w.tuple_id WHERE w.window_hours = ?`, int64(window/time.Hour)))
+			if err != nil {
+				return err
+			}
+			recent, err := scanRecorded(tx.Raw(`SELECT `+tupleColumns+`, r.calls, r.last_seen FROM (SELECT tuple_id, sum(calls) AS calls,
+				max(last_seen) AS last_seen FROM decision_rollup WHERE hour >= ? GROUP BY tuple_id) r JOIN decision_tuples t ON t.id = r.tuple_id`, until[0]))
+			if err != nil {
+				return err
+			}
+			out = mergeRecorded(totals, recent)
+			return nil
+		}
+		since = now.Add(-window).Truncate(time.Hour)
+		var err error
+		out, err = scanRecorded(tx.Raw(`SELECT `+tupleColumns+`, r.calls, r.last_seen FROM (SELECT tuple_id, sum(calls) AS calls,
+			max(last_seen) AS last_seen FROM decision_rollup WHERE hour >= ? GROUP BY tuple_id) r JOIN decision_tuples t ON t.id = r.tuple_id`, since.Unix()))
+		return err
+	}, readOnlyTx(s.kind))
+	return out, since, err
+}
+
+// scanRecorded reads rows of a tuple's names, calls and last seen.
+func scanRecorded(q *gorm.DB) ([]models.RecordedCalls, error) {
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -496,6 +549,89 @@ func (s *Store) RecordedCalls(ctx context.Context, since time.Time) ([]models.Re
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// mergeRecorded adds recent's calls to totals' (one entry a tuple).
+func mergeRecorded(totals, recent []models.RecordedCalls) []models.RecordedCalls {
+	if len(recent) == 0 {
+		return totals
+	}
+	at := make(map[models.CallTuple]int, len(totals))
+	for i, c := range totals {
+		at[c.CallTuple] = i
+	}
+	for _, c := range recent {
+		i, ok := at[c.CallTuple]
+		if !ok {
+			totals = append(totals, c)
+			continue
+		}
+		totals[i].Calls += c.Calls
+		if c.LastSeen.After(totals[i].LastSeen) {
+			totals[i].LastSeen = c.LastSeen
+		}
+	}
+	return totals
+}
+
+// windowTotal is one tuple's calls in a window, as RefreshReplayWindows sums them.
+type windowTotal struct {
+	TupleID  int64
+	Calls    int64
+	LastSeen int64
+}
+
+// RefreshReplayWindows sums the rollup per tuple over each window (whole hours) ending at the
+// last hour that ended a few minutes before now, unless that is what the window's totals
+// already count. The sum is read outside the write transaction, so it never holds SQLite's
+// write lock while it reads the rollup; the write replaces the window's totals at once.
+func (s *Store) RefreshReplayWindows(ctx context.Context, windows []time.Duration, now time.Time) error {
+	until := now.UTC().Add(-windowSettle).Truncate(time.Hour).Unix()
+	for _, w := range windows {
+		if w <= 0 || w%time.Hour != 0 {
+			return fmt.Errorf("replay window %s is not a whole number of hours", w)
+		}
+		hours := int64(w / time.Hour)
+		var have []int64
+		if err := s.db.WithContext(ctx).Raw("SELECT until_hour FROM decision_windows WHERE window_hours = ?", hours).Scan(&have).Error; err != nil {
+			return err
+		}
+		if len(have) == 1 && have[0] == until {
+			continue
+		}
+		var totals []windowTotal
+		err := s.db.WithContext(ctx).Raw(`SELECT tuple_id, sum(calls) AS calls, max(last_seen) AS last_seen FROM decision_rollup
+			WHERE hour >= ? AND hour < ? GROUP BY tuple_id`, until-hours*3600, until).Scan(&totals).Error
+		if err != nil {
+			return err
+		}
+		err = s.writeTx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Exec("DELETE FROM decision_window_totals WHERE window_hours = ?", hours).Error; err != nil {
+				return err
+			}
+			for chunk := range slices.Chunk(totals, countsPerUpsert) {
+				var sql strings.Builder
+				sql.WriteString("INSERT INTO decision_window_totals (window_hours, tuple_id, calls, last_seen) VALUES ")
+				args := make([]any, 0, 4*len(chunk))
+				for i, t := range chunk {
+					if i > 0 {
+						sql.WriteString(",")
+					}
+					sql.WriteString("(?,?,?,?)")
+					args = append(args, hours, t.TupleID, t.Calls, t.LastSeen)
+				}
+				if err := tx.Exec(sql.String(), args...).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Exec(`INSERT INTO decision_windows (window_hours, until_hour) VALUES (?, ?)
+				ON CONFLICT (window_hours) DO UPDATE SET until_hour = excluded.until_hour`, hours, until).Error
+		})
+		if err != nil {
+			return fmt.Errorf("refresh the %s replay window: %w", w, err)
+		}
+	}
+	return nil
 }
 
 // PruneRollup deletes the rollup's hours that began before olderThan, a day at a time, then
@@ -526,7 +662,8 @@ func (s *Store) PruneRollup(ctx context.Context, olderThan time.Time) (int64, er
 		return 0, nil
 	}
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec("DELETE FROM decision_tuples WHERE NOT EXISTS (SELECT 1 FROM decision_rollup r WHERE r.tuple_id = decision_tuples.id)").Error
+		// NOT IN: both databases hash the subquery once (there is no index on tuple_id).
+		return tx.Exec("DELETE FROM decision_tuples WHERE id NOT IN (SELECT tuple_id FROM decision_rollup)").Error
 	})
 	s.tuples.clear()
 	return total, err

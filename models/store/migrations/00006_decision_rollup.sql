@@ -36,8 +36,23 @@ CREATE TABLE decision_rollup (
     last_seen BIGINT NOT NULL, -- microseconds since the epoch
     PRIMARY KEY (hour, tuple_id)
 );
--- Pruning the rollup removes the tuples no hour counts any more.
-CREATE INDEX decision_rollup_tuple ON decision_rollup (tuple_id);
+-- No index on tuple_id: SQLite would read a whole rollup through it to group by tuple rather
+-- than the few hours asked for through the primary key.
+
+-- The rollup summed per tuple over each replay window (24 h, 7 d, 30 d), refreshed every hour
+-- by the decision log writer: a replay reads these tuples and the hours since, not every hour of
+-- the window. decision_windows says which hours each window's totals count.
+CREATE TABLE decision_window_totals (
+    window_hours INTEGER NOT NULL,
+    tuple_id     BIGINT NOT NULL,
+    calls        BIGINT NOT NULL,
+    last_seen    BIGINT NOT NULL,
+    PRIMARY KEY (window_hours, tuple_id)
+);
+CREATE TABLE decision_windows (
+    window_hours INTEGER PRIMARY KEY,
+    until_hour   BIGINT NOT NULL -- the totals count the hours [until_hour - window, until_hour)
+);
 
 INSERT INTO decision_tuples (key_name, end_user, agent, server, tool)
 SELECT DISTINCT key_name, end_user, agent, server, tool FROM decisions_legacy WHERE kind = 'call' AND tool <> '';
@@ -77,7 +92,7 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'decisions', coalesce(max(id), 0)
 
 INSERT INTO decision_rollup (hour, tuple_id, calls, last_seen)
 SELECT CAST(strftime('%s', d.at) AS INTEGER) / 3600 * 3600, t.id, count(*),
-       max(CAST(round((julianday(d.at) - 2440587.5) * 86400000000) AS INTEGER))
+       max(CAST(strftime('%s', d.at) AS INTEGER) * 1000000 + CAST(substr(strftime('%f', d.at), 4) AS INTEGER) * 1000) -- SQLite's dates keep milliseconds
 FROM decisions_legacy d
 JOIN decision_tuples t ON t.key_name = d.key_name AND t.end_user = d.end_user AND t.agent = d.agent AND t.server = d.server AND t.tool = d.tool
 WHERE d.kind = 'call' AND d.tool <> ''
@@ -86,6 +101,8 @@ GROUP BY 1, 2;
 
 -- +goose Down
 DROP TABLE decisions;
+DROP TABLE decision_windows;
+DROP TABLE decision_window_totals;
 DROP TABLE decision_rollup;
 DROP TABLE decision_tuples;
 ALTER TABLE decisions_legacy RENAME TO decisions;
