@@ -58,16 +58,13 @@ func Replay(before, after *Snapshot, scope Scope, calls []models.RecordedCalls) 
 	if after == nil {
 		after = Build(nil)
 	}
-	var inScope map[string]bool
-	if !scope.All {
-		_, _, inScope = scope.expand(before, after)
-	}
+	under := scope.keyTest(before, after)
 	var res ReplayResult
 	keys := map[string]bool{}
 	denied, allowed := newReplayTally(), newReplayTally()
 	for i := range calls {
 		c := &calls[i]
-		if inScope != nil && !inScope[c.Key] {
+		if !under(c.Key) {
 			continue
 		}
 		res.Calls += c.Calls
@@ -145,4 +142,36 @@ func (t *replayTally) result() ReplayChange {
 	})
 	slices.SortFunc(out.ByKey, func(a, b ReplayKey) int { return cmp.Or(cmp.Compare(b.Calls, a.Calls), cmp.Compare(a.Key, b.Key)) })
 	return out
+}
+
+// keyTest returns whether a key is under sc in before or after (as expand names them), asking
+// each key once: a replay meets a few keys of a large organization, so it looks keys up rather
+// than listing the organization's.
+func (sc Scope) keyTest(before, after *Snapshot) func(key string) bool {
+	if sc.All {
+		return func(string) bool { return true }
+	}
+	set := func(names []string) map[string]bool {
+		m := make(map[string]bool, len(names))
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
+	orgs, teams, keys := set(sc.Organizations), set(sc.Teams), set(sc.Keys)
+	memo := map[string]bool{}
+	return func(name string) bool {
+		in, ok := memo[name]
+		if !ok {
+			in = keys[name]
+			for _, s := range []*Snapshot{before, after} {
+				if i, ok := s.keyIdx[name]; ok && !in {
+					k := &s.keys[i]
+					in = k.team >= 0 && teams[s.teams[k.team].name] || k.org >= 0 && orgs[s.orgs[k.org].name]
+				}
+			}
+			memo[name] = in
+		}
+		return in
+	}
 }

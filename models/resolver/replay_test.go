@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver/gen"
 )
 
 // The recorded traffic of TestReplay, on base() (where every key has the public slack/post,
@@ -77,5 +78,26 @@ func TestReplay(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// keyTest names the keys expand lists, for every organization and team of a generated policy.
+func TestReplayScopeKeys(t *testing.T) {
+	s := Build(gen.Generate(gen.Small()))
+	var scopes []Scope
+	for _, o := range s.Organizations() {
+		scopes = append(scopes, Scope{Organizations: []string{o}})
+	}
+	for _, tm := range s.Teams()[:10] {
+		scopes = append(scopes, Scope{Teams: []string{tm}, Keys: []string{s.Keys()[0]}})
+	}
+	for _, sc := range scopes {
+		_, _, want := sc.expand(s, s)
+		in := sc.keyTest(s, s)
+		for _, k := range s.Keys() {
+			if in(k) != want[k] {
+				t.Errorf("scope %+v, key %s: keyTest %v, expand %v", sc, k, in(k), want[k])
+			}
+		}
 	}
 }

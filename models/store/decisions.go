@@ -587,6 +587,7 @@ type windowTotal struct {
 // write lock while it reads the rollup; the write replaces the window's totals at once.
 func (s *Store) RefreshReplayWindows(ctx context.Context, windows []time.Duration, now time.Time) error {
 	until := now.UTC().Add(-windowSettle).Truncate(time.Hour).Unix()
+	refreshed := false
 	for _, w := range windows {
 		if w <= 0 || w%time.Hour != 0 {
 			return fmt.Errorf("replay window %s is not a whole number of hours", w)
@@ -629,6 +630,15 @@ func (s *Store) RefreshReplayWindows(ctx context.Context, windows []time.Duratio
 		})
 		if err != nil {
 			return fmt.Errorf("refresh the %s replay window: %w", w, err)
+		}
+		refreshed = true
+	}
+	if refreshed && s.kind == KindPostgres {
+		// Fresh statistics, so the planner reads the hours after the totals through the primary
+		// key: with stale ones (a rollup grown since autovacuum last looked) it scanned the whole
+		// rollup, 100 ms of a 1,000,000-call week.
+		if err := s.db.WithContext(ctx).Exec("ANALYZE decision_rollup, decision_window_totals, decision_tuples").Error; err != nil {
+			return fmt.Errorf("analyze the decision rollup: %w", err)
 		}
 	}
 	return nil
