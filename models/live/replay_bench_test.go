@@ -93,7 +93,9 @@ func BenchmarkReplay(b *testing.B) {
 			b.Logf("replayed %d calls by %d keys: %d calls by %d keys newly denied, %d newly allowed",
 				res.Calls, res.Keys, res.NewlyDenied.Calls, res.NewlyDenied.Keys, res.NewlyAllowed.Calls)
 			slices.Sort(durations)
-			q := func(p float64) float64 { return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000 }
+			q := func(p float64) float64 {
+				return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000
+			}
 			b.ReportMetric(q(0.50), "p50-ms")
 			b.ReportMetric(q(0.95), "p95-ms")
 			b.ReportMetric(float64(raw)/float64(len(rows)), "raw-bytes/decision")
