@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
@@ -17,22 +16,6 @@ import (
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
-
-// seedTraffic records decisions as the decision log writes them, raw and into the rollup.
-func seedTraffic(t *testing.T, st *store.Store, rows []models.Decision) {
-	t.Helper()
-	var r store.Rollup
-	for i := range rows {
-		r.Add(&rows[i])
-	}
-	ctx := context.Background()
-	if err := st.InsertDecisions(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddRollup(ctx, &r); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // replayTraffic is TestPreviewReplay's recorded traffic on the handlers' policy (acme limited
 // to the dev group, github/delete_repo denied).
@@ -62,7 +45,7 @@ func TestPreviewReplay(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		a := newAppOn(t, st, policy)
 		now := time.Now()
-		seedTraffic(t, a.st, replayTraffic(now))
+		storetest.RecordDecisions(t, a.st, replayTraffic(now)...)
 		type key struct {
 			Key   string `json:"key"`
 			Calls int64  `json:"calls"`

@@ -41,16 +41,7 @@ func TestPolicyReplay(t *testing.T) {
 					rows = append(rows, models.Decision{At: at, Kind: "call", KeyName: c.key, Server: "github", Tool: c.tool, Allowed: c.allowed, Revision: 1})
 				}
 			}
-			var r store.Rollup
-			for i := range rows {
-				r.Add(&rows[i])
-			}
-			if err := st.InsertDecisions(ctx, rows); err != nil {
-				t.Fatal(err)
-			}
-			if err := st.AddRollup(ctx, &r); err != nil {
-				t.Fatal(err)
-			}
+			storetest.RecordDecisions(t, st, rows...)
 			st.Close()
 
 			afterFile := writeFile(t, after)

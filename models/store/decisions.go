@@ -34,23 +34,18 @@ func (s *Store) InsertDecisions(ctx context.Context, rows []models.Decision) err
 		return nil
 	}
 	segs := splitByDay(rows)
-	var sql strings.Builder
-	sql.WriteString("INSERT INTO decisions (first_at, last_at, n, data) VALUES ")
 	args := make([]any, 0, 4*len(segs))
-	for i, seg := range segs {
+	for _, seg := range segs {
 		data, first, last := encodeSegment(seg)
 		if s.kind == KindPostgres {
 			if err := s.ensurePartition(ctx, first); err != nil {
 				return err
 			}
 		}
-		if i > 0 {
-			sql.WriteString(",")
-		}
-		sql.WriteString("(?,?,?,?)")
 		args = append(args, first, last, len(seg), data)
 	}
-	return s.writeTx(ctx, func(tx *gorm.DB) error { return tx.Exec(sql.String(), args...).Error })
+	sql := insertValues("INSERT INTO decisions (first_at, last_at, n, data)", 4, len(segs))
+	return s.writeTx(ctx, func(tx *gorm.DB) error { return tx.Exec(sql, args...).Error })
 }
 
 // splitByDay groups rows by UTC day, in order of first appearance, in groups of at most
@@ -408,20 +403,15 @@ func (s *Store) AddRollup(ctx context.Context, r *Rollup) error {
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		clear(found)
 		for chunk := range slices.Chunk(unknown, tuplesPerInsert) {
-			var sql strings.Builder
-			sql.WriteString("INSERT INTO decision_tuples (key_name, end_user, agent, server, tool) VALUES ")
 			args := make([]any, 0, 5*len(chunk))
-			for i, t := range chunk {
-				if i > 0 {
-					sql.WriteString(",")
-				}
-				sql.WriteString("(?,?,?,?,?)")
+			for _, t := range chunk {
 				args = append(args, t.Key, t.EndUser, t.Agent, t.Server, t.Tool)
 			}
+			sql := insertValues("INSERT INTO decision_tuples (key_name, end_user, agent, server, tool)", 5, len(chunk))
 			// DO UPDATE (a no-op) rather than DO NOTHING, so RETURNING names the existing rows too.
-			sql.WriteString(" ON CONFLICT (key_name, end_user, agent, server, tool) DO UPDATE SET key_name = excluded.key_name" +
-				" RETURNING id, key_name, end_user, agent, server, tool")
-			rows, err := tx.Raw(sql.String(), args...).Rows()
+			sql += " ON CONFLICT (key_name, end_user, agent, server, tool) DO UPDATE SET key_name = excluded.key_name" +
+				" RETURNING id, key_name, end_user, agent, server, tool"
+			rows, err := tx.Raw(sql, args...).Rows()
 			if err != nil {
 				return err
 			}
@@ -444,25 +434,20 @@ func (s *Store) AddRollup(ctx context.Context, r *Rollup) error {
 			counts = append(counts, c)
 		}
 		for chunk := range slices.Chunk(counts, countsPerUpsert) {
-			var sql strings.Builder
-			sql.WriteString("INSERT INTO decision_rollup (hour, tuple_id, calls, last_seen) VALUES ")
 			args := make([]any, 0, 4*len(chunk))
-			for i, c := range chunk {
+			for _, c := range chunk {
 				id, ok := found[c.CallTuple]
 				if !ok {
 					if id, ok = lookup(c.CallTuple); !ok {
 						return fmt.Errorf("decision rollup: tuple %+v was not numbered", c.CallTuple)
 					}
 				}
-				if i > 0 {
-					sql.WriteString(",")
-				}
-				sql.WriteString("(?,?,?,?)")
 				args = append(args, c.Hour.Unix(), id, c.Calls, micros(c.LastSeen))
 			}
-			sql.WriteString(" ON CONFLICT (hour, tuple_id) DO UPDATE SET calls = decision_rollup.calls + excluded.calls, last_seen = " +
-				greatest + "(decision_rollup.last_seen, excluded.last_seen)")
-			if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			sql := insertValues("INSERT INTO decision_rollup (hour, tuple_id, calls, last_seen)", 4, len(chunk))
+			sql += " ON CONFLICT (hour, tuple_id) DO UPDATE SET calls = decision_rollup.calls + excluded.calls, last_seen = " +
+				greatest + "(decision_rollup.last_seen, excluded.last_seen)"
+			if err := tx.Exec(sql, args...).Error; err != nil {
 				return err
 			}
 		}
@@ -611,17 +596,12 @@ func (s *Store) RefreshReplayWindows(ctx context.Context, windows []time.Duratio
 				return err
 			}
 			for chunk := range slices.Chunk(totals, countsPerUpsert) {
-				var sql strings.Builder
-				sql.WriteString("INSERT INTO decision_window_totals (window_hours, tuple_id, calls, last_seen) VALUES ")
 				args := make([]any, 0, 4*len(chunk))
-				for i, t := range chunk {
-					if i > 0 {
-						sql.WriteString(",")
-					}
-					sql.WriteString("(?,?,?,?)")
+				for _, t := range chunk {
 					args = append(args, hours, t.TupleID, t.Calls, t.LastSeen)
 				}
-				if err := tx.Exec(sql.String(), args...).Error; err != nil {
+				sql := insertValues("INSERT INTO decision_window_totals (window_hours, tuple_id, calls, last_seen)", 4, len(chunk))
+				if err := tx.Exec(sql, args...).Error; err != nil {
 					return err
 				}
 			}
@@ -677,4 +657,21 @@ func (s *Store) PruneRollup(ctx context.Context, olderThan time.Time) (int64, er
 	})
 	s.tuples.clear()
 	return total, err
+}
+
+// insertValues is head (an INSERT INTO with its columns) with VALUES for rows rows of cols
+// parameters each.
+func insertValues(head string, cols, rows int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	var b strings.Builder
+	b.Grow(len(head) + 8 + rows*(len(row)+1))
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
 }

@@ -13,21 +13,6 @@ import (
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
-func record(t *testing.T, st *store.Store, rows ...models.Decision) {
-	t.Helper()
-	var r store.Rollup
-	for i := range rows {
-		r.Add(&rows[i])
-	}
-	ctx := context.Background()
-	if err := st.InsertDecisions(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.AddRollup(ctx, &r); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func calls(n int, at time.Time, key, tool string) []models.Decision {
 	out := make([]models.Decision, n)
 	for i := range out {
@@ -49,7 +34,7 @@ func TestRecordedCallsWindows(t *testing.T) {
 		rows = append(rows, calls(1, now.Add(-10*time.Minute), "k2", "y")...)                                     // hour 12:00
 		rows = append(rows, calls(6, now.Add(-200*time.Hour), "k3", "z")...)                                      // outside 7 days
 		rows = append(rows, models.Decision{At: now, Kind: models.DecisionList, KeyName: "k1", Server: "github"}) // not a call
-		record(t, st, rows...)
+		storetest.RecordDecisions(t, st, rows...)
 		type got struct {
 			key   string
 			calls int64
@@ -85,7 +70,7 @@ func TestRecordedCallsWindows(t *testing.T) {
 			}
 		}
 		// Calls after the totals were summed are added to them.
-		record(t, st, calls(4, now.Add(-2*time.Minute), "k1", "x")...)
+		storetest.RecordDecisions(t, st, calls(4, now.Add(-2*time.Minute), "k1", "x")...)
 		week[0].calls, week[0].last = 9, now.Add(-2*time.Minute)
 		if g, _ := read(168 * time.Hour); !reflect.DeepEqual(g, week) {
 			t.Errorf("after more calls: %v; want %v", g, week)
@@ -129,7 +114,7 @@ func TestDecisionLogMigration(t *testing.T) {
 				rc[0].LastSeen.Sub(old.Add(time.Second)).Abs() >= time.Millisecond { // SQLite's dates keep milliseconds
 				t.Fatalf("legacy calls in the rollup: %+v, %v", rc, err)
 			}
-			record(t, st, calls(1, time.Now(), "c", "x")...)
+			storetest.RecordDecisions(t, st, calls(1, time.Now(), "c", "x")...)
 			rows, err := st.ListDecisions(ctx, store.DecisionFilter{})
 			if err != nil || len(rows) != 5 || rows[0].KeyName != "c" || rows[1].ID != 80000 || rows[1].Kind != "list" || rows[4].ID != 70000 {
 				t.Fatalf("decisions after the migration: %+v, %v", rows, err)

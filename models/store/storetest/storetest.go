@@ -143,6 +143,23 @@ func Exec(t testing.TB, st *store.Store, stmts ...string) {
 	}
 }
 
+// RecordDecisions writes rows to st's decision log as its writer does: the raw decisions, and
+// the calls among them into the rollup.
+func RecordDecisions(t testing.TB, st *store.Store, rows ...models.Decision) {
+	t.Helper()
+	var r store.Rollup
+	for i := range rows {
+		r.Add(&rows[i])
+	}
+	ctx := context.Background()
+	if err := st.InsertDecisions(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddRollup(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ExecArgs runs one statement with arguments on st's database behind the store's back.
 func ExecArgs(t testing.TB, st *store.Store, stmt string, args ...any) {
 	t.Helper()
