@@ -172,7 +172,8 @@ func checkReplayShape(t *testing.T, raw json.RawMessage, now time.Time, window s
 	if span == 0 {
 		span = 168 * time.Hour
 	}
-	if err != nil || since.Sub(now.Add(-span)).Abs() > time.Minute {
+	// The rollup counts by the hour: the window begins at the start of an hour.
+	if start := now.Add(-span); err != nil || since.After(start) || start.Sub(since) >= time.Hour || since.Minute() != 0 {
 		t.Errorf("since %v (%v), want about %s", m["since"], err, now.Add(-span))
 	}
 	for _, dir := range []string{"newly_denied", "newly_allowed"} {
