@@ -21,7 +21,7 @@ commands (each reads a policy document with -f FILE, or the live database with -
   diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
                                    who gains and loses which tools
 check and diff take --format json|text|markdown (json, the default, is for programs).
-`
+` + policyReplayUsage
 
 // runPolicy is the command-line face of the resolver: the same code the gateway and the
 // console's preview run.
@@ -41,6 +41,7 @@ var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSe
 	"access":   runPolicyAccess,
 	"check":    runPolicyCheck,
 	"diff":     runPolicyDiff,
+	"replay":   runPolicyReplay,
 }
 
 // sourceFlags adds -f, --db and --server/--token, the document a subcommand reads.
