@@ -13,7 +13,7 @@ import (
 // CheckGuards). It has one of two forms:
 //
 //   - forbid: no key in scope may call a tool matching any of the patterns ("server/tool", where
-//     * matches any run of characters within one part: "*/delete_*", "postgres/execute");
+//   - matches any run of characters within one part: "*/delete_*", "postgres/execute");
 //   - tool with at_most: at most that many keys in scope may call the tool.
 //
 // For says which keys are in scope; nil means every key.
