@@ -12,8 +12,8 @@ import (
 // GuardDoc is an invariant every state must keep, checked on every draft (see the resolver's
 // CheckGuards). It has one of two forms:
 //
-//   - forbid: no key in scope may call a tool matching any of the patterns ("server/tool", where
-//   - matches any run of characters within one part: "*/delete_*", "postgres/execute");
+//   - forbid: no key in scope may call a tool matching any of the patterns, written server/tool
+//     where a star matches any run of characters within one part ("*/delete_*", "postgres/execute");
 //   - tool with at_most: at most that many keys in scope may call the tool.
 //
 // For says which keys are in scope; nil means every key.
