@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -262,4 +263,44 @@ func (v *validator) guardScope(path string, sc *GuardScope) {
 			}
 		}
 	}
+}
+
+// ValidateGuard checks one guard on its own against d: its name's form (not whether another
+// guard has it), its form, its patterns and tool against d's catalogue and its scope's names
+// against d's organizations, teams and keys. Paths are relative to the guard (`at_most`,
+// `forbid[1]`, `for.teams[0]`; "" for the guard as a whole), as a form editing one guard shows
+// them. d may hold only the catalogue and the principals the guard names.
+func (d *Document) ValidateGuard(g GuardDoc) Problems {
+	c := *d
+	c.Guards = []GuardDoc{g}
+	v := validator{d: &c}
+	v.index()
+	v.guards()
+	if len(v.probs) == 0 {
+		return nil
+	}
+	for i := range v.probs {
+		p := strings.TrimPrefix(v.probs[i].Path, "guards[0]")
+		v.probs[i].Path = strings.TrimPrefix(p, ".")
+	}
+	return v.probs
+}
+
+// KindGuard is the entity kind of guards in audit events.
+const KindGuard = "guard"
+
+// Guard is a guard's row (table guards). Lists are JSON text: a guard is read and written whole,
+// never queried by its patterns or names.
+type Guard struct {
+	ID          int64  `gorm:"column:id;primaryKey"`
+	Name        string `gorm:"column:name"`
+	Description string `gorm:"column:description"`
+	// Forbid is a JSON array of patterns; "" for a tool guard.
+	Forbid string `gorm:"column:forbid"`
+	Tool   string `gorm:"column:tool"`
+	AtMost *int64 `gorm:"column:at_most"`
+	// Scope is the JSON of the `for` mapping (GuardScope); "" for every key.
+	Scope     string    `gorm:"column:scope"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
 }

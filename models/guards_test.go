@@ -167,3 +167,22 @@ func TestMatchToolPattern(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateGuard(t *testing.T) {
+	d := mustLoad(t, []byte(guardsBase))
+	if p := d.ValidateGuard(d.Guards[0]); p != nil {
+		t.Errorf("a valid guard: %v", p)
+	}
+	// Another guard of the same name is the store's concern (the edited guard replaces it).
+	if p := d.ValidateGuard(models.GuardDoc{Name: "few-executors", Tool: "postgres/query", AtMost: intp(1)}); p != nil {
+		t.Errorf("a guard named like an existing one: %v", p)
+	}
+	got := d.ValidateGuard(models.GuardDoc{Name: "x", Forbid: []string{"github/nope"}, For: &models.GuardScope{Teams: []string{"plat"}}})
+	equalLines(t, problemLines(t, got), []string{
+		`forbid[0]: unknown tool "github/nope": not in the catalogue of server "github"`,
+		`for.teams[0]: unknown team "plat"`,
+	})
+	equalLines(t, problemLines(t, d.ValidateGuard(models.GuardDoc{Name: "x"})), []string{
+		"missing forbid (server/tool patterns no key may call) or tool with at_most (how many keys may call it)",
+	})
+}
