@@ -173,7 +173,7 @@ func AddedViolations(before, after []GuardReport) []GuardReport {
 }
 
 // GuardProblems checks a document against its own guards: one problem per violation, at the
-// guard's path (`guards[1]: key "ci-bot" may call postgres/execute: 6 keys may, at most 5`), in
+// guard's path (`guards[1]: guard few: key "ci-bot" may call postgres/execute; 6 keys may, at most 5`), in
 // the guards' order. `warden import` and `warden policy validate` refuse a document with any.
 func GuardProblems(doc *models.Document) models.Problems {
 	if len(doc.Guards) == 0 {
@@ -199,5 +199,9 @@ func ViolationText(g *models.GuardDoc, n int, v GuardViolation) string {
 	if g.AtMost != nil {
 		limit = *g.AtMost
 	}
-	return fmt.Sprintf("guard %s: %s may call %s, one of %d keys that may; at most %d may", g.Name, who, g.Tool, n, limit)
+	keys := "1 key"
+	if n != 1 {
+		keys = fmt.Sprintf("%d keys", n)
+	}
+	return fmt.Sprintf("guard %s: %s may call %s; %s may, at most %d", g.Name, who, g.Tool, keys, limit)
 }

@@ -124,9 +124,9 @@ func TestGuardProblems(t *testing.T) {
 	got := GuardProblems(d).Error()
 	want := strings.Join([]string{
 		`guards[1]: guard no-agent-deletes: key "bound" may call github/delete_repo, which it forbids`,
-		`guards[2]: guard few-creators: key "bound" may call github/create_issue, one of 3 keys that may; at most 2 may`,
-		`guards[2]: guard few-creators: key "ci" may call github/create_issue, one of 3 keys that may; at most 2 may`,
-		`guards[2]: guard few-creators: key "solo" may call github/create_issue, one of 3 keys that may; at most 2 may`,
+		`guards[2]: guard few-creators: key "bound" may call github/create_issue; 3 keys may, at most 2`,
+		`guards[2]: guard few-creators: key "ci" may call github/create_issue; 3 keys may, at most 2`,
+		`guards[2]: guard few-creators: key "solo" may call github/create_issue; 3 keys may, at most 2`,
 	}, "\n")
 	if got != want {
 		t.Errorf("GuardProblems:\n%s\nwant\n%s", got, want)
