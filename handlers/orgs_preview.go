@@ -26,14 +26,16 @@ func (h *Orgs) Preview(c *gin.Context) {
 		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
 		probs := in.problems
 		var diff resolver.DiffResult
+		var after *resolver.Snapshot
 		if len(probs) == 0 {
-			diff, _, probs = h.diff(v, in.org)
+			diff, after, probs = h.diff(v, in.org)
 		}
 		if len(probs) > 0 {
 			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary,
+			"guards": checkGuards(v.Doc.Guards, v.Snapshot, after).JSON()})
 		return
 	}
 	p := h.page(v, org.Name, in.form, in)

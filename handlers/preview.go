@@ -148,7 +148,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 		p.Problems, p.EmptyLimit = in.problems, false
 		return p
 	}
-	diff, _, probs := h.diff(v, in.org)
+	diff, after, probs := h.diff(v, in.org)
 	if len(probs) > 0 {
 		p.Problems = probs
 		p.EmptyLimit = false
@@ -157,6 +157,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	empty := p.EmptyLimit
 	p = previewImpact(diff, in.filter, in.page)
 	p.Org, p.Revision, p.EmptyLimit = in.org.Name, v.Revision, empty
+	p.Guards = checkGuards(v.Doc.Guards, v.Snapshot, after).Props()
 	return p
 }
 
