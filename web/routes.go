@@ -51,6 +51,17 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
 	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
 
+	// Guards: invariants every draft must keep. Reading and previewing is for everyone signed
+	// in; creating, editing and deleting is for admins (the handlers call allowAdmin).
+	guards := &handlers.Guards{Store: d.Store, State: console}
+	r.GET("/guards", guards.List)
+	r.GET("/guards/new", guards.New)
+	r.POST("/guards/new", guards.Create)
+	r.POST("/guards/preview", guards.Preview)
+	r.GET("/guards/:guard", guards.Edit)
+	r.POST("/guards/:guard", guards.Update)
+	r.POST("/guards/:guard/delete", guards.Delete)
+
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
