@@ -31,6 +31,9 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolsets", "/toolsets", `[data-testid=toolset-list]`},
 	{"access-groups", "/access-groups", `[data-testid=group-list]`},
 	{"audit", "/audit", `[data-testid=audit-list]`},
+	{"guards", "/guards", `[data-testid=guard-list]`},
+	{"guard", "/guards/few-executors", `[data-testid=guard-preview-holds]`},
+	{"new-guard", "/guards/new", `#guard-preview`},
 	{"error", "/nope", `main h1`},
 }
 
