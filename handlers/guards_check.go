@@ -30,9 +30,8 @@ func checkGuards(guards []models.GuardDoc, current, draft *resolver.Snapshot) gu
 	if len(guards) == 0 {
 		return guardCheck{}
 	}
-	now := current.CheckGuards(guards)
-	after := draft.CheckGuards(guards)
-	return guardCheck{guards: guards, draft: after, added: resolver.AddedViolations(now, after)}
+	_, after, added := resolver.CheckGuardChange(current, draft, guards)
+	return guardCheck{guards: guards, draft: after, added: added}
 }
 
 // Blocked reports whether the draft adds a violation, so saving it is refused.

@@ -215,7 +215,7 @@ func refCheckGuard(doc *models.Document, g models.GuardDoc) GuardReport {
 			}
 		}
 		if len(may) > 0 {
-			sort.Strings(may)
+			slices.SortFunc(may, cmpTool)
 			r.Violations = append(r.Violations, GuardViolation{Kind: KindKey, Name: k.Name, Tools: may})
 		}
 	}
@@ -245,10 +245,16 @@ func TestPropertyGuards(t *testing.T) {
 			}
 			return got
 		}
-		before := check("built", Build(doc), doc)
+		built := Build(doc)
+		before := check("built", built, doc)
 		next := mutate(t, doc)
-		after := check("derived", Build(doc).Update(next), next)
+		derived := built.Update(next)
+		after := check("derived", derived, next)
 		added := AddedViolations(before, after)
+		// CheckGuardChange, which shares work between the two, gives the same.
+		if n, a, ad := CheckGuardChange(built, derived, guards); !reflect.DeepEqual(n, before) || !reflect.DeepEqual(a, after) || !reflect.DeepEqual(ad, added) {
+			t.Fatalf("CheckGuardChange differs:\n%+v\n%+v\n%+v\nwant\n%+v\n%+v\n%+v", n, a, ad, before, after, added)
+		}
 		had := map[string]bool{}
 		for _, r := range before {
 			for _, v := range r.Violations {
