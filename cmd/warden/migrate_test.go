@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,23 +25,10 @@ func runCLIEnv(t *testing.T, vars map[string]string, args ...string) (int, strin
 	return code, out.String(), errb.String()
 }
 
-// migrationVersions are the numbers of the migration files, in order, read from the folder
-// rather than asked of the code under test (a branch may lack numbers handed out to others).
+// migrationVersions are the numbers of the migration files, in order.
 func migrationVersions(t *testing.T) []int64 {
 	t.Helper()
-	files, err := filepath.Glob("../../models/store/migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migration files: %v", err)
-	}
-	out := make([]int64, len(files))
-	for i, f := range files {
-		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
-		if err != nil {
-			t.Fatalf("migration file %s: %v", f, err)
-		}
-		out[i] = n
-	}
-	return out
+	return storetest.MigrationVersions(t, "../../models/store/migrations")
 }
 
 // latestVersion is the number of the last migration file.

@@ -17,24 +17,10 @@ import (
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
-// migrationVersions are the numbers of the migration files, in order, read from the folder
-// rather than from the code under test. (Numbers are handed out to changes made in parallel,
-// so a branch may lack some until they are merged.)
+// migrationVersions are the numbers of the migration files, in order.
 func migrationVersions(t *testing.T) []int64 {
 	t.Helper()
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migration files: %v", err)
-	}
-	out := make([]int64, len(files))
-	for i, f := range files {
-		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
-		if err != nil {
-			t.Fatalf("migration file %s: %v", f, err)
-		}
-		out[i] = n
-	}
-	return out
+	return storetest.MigrationVersions(t, "migrations")
 }
 
 // latestVersion is the number of the last migration file.
