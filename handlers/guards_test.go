@@ -123,7 +123,7 @@ func TestGuardsEdit(t *testing.T) {
 			// A second edit made from the older page is refused (409), naming who changed it.
 			stale := guardPost(created, "name", "max-issuers", "kind", "forbid", "forbid", "*/delete_*", "original", "max-issuers")
 			w = a.do(t, "POST", "/guards/max-issuers", stale, false)
-			if w.Code != http.StatusConflict || !strings.Contains(text(parse(t, w), "form-message"), "was changed by console at revision "+rev(edited)) {
+			if w.Code != http.StatusConflict || !strings.Contains(text(parse(t, w), "form-message"), "was changed by root at revision "+rev(edited)) {
 				t.Errorf("stale edit: %d %q", w.Code, text(parse(t, w), "form-message"))
 			}
 			if w := a.do(t, "POST", "/guards/ghost", e, false); w.Code != http.StatusNotFound {
