@@ -35,6 +35,8 @@ var consolePages = []struct{ name, path, ready string }{
 	{"guards", "/guards", `[data-testid=guard-list]`},
 	{"guard", "/guards/few-executors", `[data-testid=guard-preview-holds]`},
 	{"new-guard", "/guards/new", `#guard-preview`},
+	{"account", "/account", `[data-testid=create-token]`},
+	{"users", "/users", `[data-testid=create-user]`},
 	{"error", "/nope", `main h1`},
 }
 

@@ -81,6 +81,11 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.post("/guards/:guard", admin, guards.Update)
 	rt.post("/guards/:guard/delete", admin, guards.Delete)
 
+	// Policy as code against a running Warden (the CLI's --server mode), for personal API tokens.
+	policyAPI := &handlers.PolicyAPI{Store: d.Store}
+	rt.get("/api/v1/policy", signedIn, policyAPI.Export)
+	rt.post("/api/v1/policy", admin, policyAPI.Import)
+
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	// They authenticate every request by its key secret, never by a console session.
 	if d.State != nil {
