@@ -47,7 +47,8 @@ func (h *Orgs) Preview(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary, "replay": replay})
+		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary, "replay": replay,
+			"guards": checkGuards(v.Doc.Guards, v.Snapshot, after).JSON()})
 		return
 	}
 	p, after := h.pageAfter(v, org.Name, in.form, in)

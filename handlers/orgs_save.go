@@ -13,6 +13,7 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/views"
 )
@@ -45,13 +46,30 @@ func (h *Orgs) Save(c *gin.Context) {
 		return
 	}
 	summary := savedSummary(diff)
-	_, err := h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
-		Org: in.org, SettingsRevision: in.loaded, BaseRevision: in.preview, Actor: actorOf(c), Summary: summary,
+	// The guards are checked again under the save's lock, on the state it changes.
+	draft := func(v *live.View) *resolver.Snapshot { return v.Snapshot.WithOrganization(in.org) }
+	err := guardedSave(c.Request.Context(), h.State, draft, func(verify func(int64) error) error {
+		_, err := h.Store.UpdateOrganization(c.Request.Context(), store.OrganizationUpdate{
+			Org: in.org, SettingsRevision: in.loaded, BaseRevision: in.preview, Actor: actorOf(c), Summary: summary,
+			Verify: verify,
+		})
+		return err
 	})
 	var conflict *models.ConflictError
 	var bad *models.Error
+	var refused *GuardRefusal
 	switch {
 	case err == nil:
+	case errors.As(err, &refused):
+		fresh, verr := h.State.View()
+		if verr != nil {
+			fail(c, verr)
+			return
+		}
+		p := h.page(fresh, org.Name, in.form, in)
+		p.Message = "Nothing was saved: " + refused.Error() + "."
+		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
+		return
 	case errors.As(err, &conflict):
 		// The 409 page shows the current settings; when they cannot be read, that failure is
 		// the answer (a 503 or 500), not the conflict, which the person could not act on.

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 )
 
@@ -74,6 +75,11 @@ func (h *PolicyAPI) Import(c *gin.Context) {
 	doc, err := models.LoadDocument(data)
 	if err != nil {
 		policyError(c, err)
+		return
+	}
+	// As `warden import` does locally: a document breaking its own guards is refused whole.
+	if probs := resolver.GuardProblems(doc); len(probs) > 0 {
+		policyError(c, probs)
 		return
 	}
 	var sum *store.ImportSummary

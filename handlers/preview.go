@@ -158,6 +158,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) (views.PreviewProps, *resolv
 	empty := p.EmptyLimit
 	p = previewImpact(diff, in.filter, in.page)
 	p.Org, p.Revision, p.EmptyLimit = in.org.Name, v.Revision, empty
+	p.Guards = checkGuards(v.Doc.Guards, v.Snapshot, after).Props()
 	return p, after
 }
 

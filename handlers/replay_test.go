@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -196,14 +195,4 @@ func checkReplayShape(t *testing.T, raw json.RawMessage, now time.Time, window s
 			}
 		}
 	}
-}
-
-func (a *app) doJSON(t *testing.T, path string, form url.Values) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	w := httptest.NewRecorder()
-	a.h.ServeHTTP(w, req)
-	return w
 }

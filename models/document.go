@@ -27,6 +27,8 @@ type Document struct {
 	Keys          []KeyDoc          `yaml:"keys,omitempty" json:"keys,omitempty"`
 	EndUsers      []EndUserDoc      `yaml:"end_users,omitempty" json:"end_users,omitempty"`
 	Agents        []AgentDoc        `yaml:"agents,omitempty" json:"agents,omitempty"`
+	// Guards are invariants every draft must keep (see GuardDoc).
+	Guards []GuardDoc `yaml:"guards,omitempty" json:"guards,omitempty"`
 }
 
 // ServerDoc is an MCP server and its tool catalogue.
@@ -199,6 +201,7 @@ func (d *Document) Normalize() {
 	for i := range d.Agents {
 		normalizeLevel(d.Agents[i].MCP, &d.Agents[i].DenyTools)
 	}
+	d.Guards = normalizeGuards(d.Guards)
 }
 
 func nilIfEmpty[T any](s []T) []T {
@@ -285,6 +288,7 @@ func (d *Document) Clone() *Document {
 		a.MCP, a.DenyTools = a.MCP.Clone(), cloneStrings(a.DenyTools)
 		c.Agents[i] = a
 	}
+	c.Guards = cloneGuards(d.Guards)
 	return &c
 }
 

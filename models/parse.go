@@ -317,6 +317,10 @@ func (dc *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		dc.tool(n, v.Addr().Interface().(*ToolDoc), path)
 		return
 	}
+	if v.Type() == guardDocType {
+		dc.guard(n, v.Addr().Interface().(*GuardDoc), path)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

@@ -75,6 +75,7 @@ func (d *Document) Validate() Problems {
 		v.mcp(fieldPath(p, "mcp"), a.MCP)
 		v.toolRefs(fieldPath(p, "deny_tools"), a.DenyTools)
 	}
+	v.guards()
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -350,16 +351,20 @@ func (v *validator) serverRefs(path string, names []string) {
 // toolRefs checks a list of "server/tool" references.
 func (v *validator) toolRefs(path string, refs []string) {
 	for i, ref := range refs {
-		ip := indexPath(path, i)
-		server, tool, ok := SplitTool(ref)
-		switch {
-		case !ok:
-			v.probs.add(ip, "%q is not of the form server/tool", ref)
-		case v.catalogue[server] == nil:
-			v.probs.add(ip, "unknown server %q in %q", server, ref)
-		case !v.catalogue[server][tool]:
-			v.probs.add(ip, "unknown tool %q: not in the catalogue of server %q", ref, server)
-		}
+		v.toolRef(indexPath(path, i), ref)
+	}
+}
+
+// toolRef checks one "server/tool" reference at path.
+func (v *validator) toolRef(path, ref string) {
+	server, tool, ok := SplitTool(ref)
+	switch {
+	case !ok:
+		v.probs.add(path, "%q is not of the form server/tool", ref)
+	case v.catalogue[server] == nil:
+		v.probs.add(path, "unknown server %q in %q", server, ref)
+	case !v.catalogue[server][tool]:
+		v.probs.add(path, "unknown tool %q: not in the catalogue of server %q", ref, server)
 	}
 }
 

@@ -58,6 +58,13 @@ var wantRules = func() map[string]access {
 		"GET /toolsets":                              signedIn,
 		"GET /access-groups":                         signedIn,
 		"GET /audit":                                 signedIn,
+		"GET /guards":                                signedIn,
+		"GET /guards/new":                            signedIn,
+		"POST /guards/new":                           admin,
+		"POST /guards/preview":                       signedIn,
+		"GET /guards/:guard":                         signedIn,
+		"POST /guards/:guard":                        admin,
+		"POST /guards/:guard/delete":                 admin,
 	}
 	for _, p := range []string{"/mcp", "/mcp/:server"} {
 		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS", "DELETE", "CONNECT", "TRACE"} {
@@ -71,7 +78,7 @@ var wantRules = func() map[string]access {
 // org_admin of acme may write them and one of globex may not).
 var params = map[string]string{
 	":org": "acme", ":server": "github", ":key": "ci-bot", ":team": "platform", ":name": "nobody-here",
-	":id": "1", "*filepath": "warden.css",
+	":id": "1", "*filepath": "warden.css", ":guard": "few-executors",
 }
 
 // role is one kind of caller of TestRouteRoles.

@@ -70,6 +70,17 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/access-groups", signedIn, (&handlers.Groups{State: console}).List)
 	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List)
 
+	// Guards: invariants every draft must keep. Reading and previewing is for everyone signed
+	// in; creating, editing and deleting is for admins (the handlers call allowAdmin too).
+	guards := &handlers.Guards{Store: d.Store, State: console}
+	rt.get("/guards", signedIn, guards.List)
+	rt.get("/guards/new", signedIn, guards.New)
+	rt.post("/guards/new", admin, guards.Create)
+	rt.post("/guards/preview", signedIn, guards.Preview)
+	rt.get("/guards/:guard", signedIn, guards.Edit)
+	rt.post("/guards/:guard", admin, guards.Update)
+	rt.post("/guards/:guard/delete", admin, guards.Delete)
+
 	// Policy as code against a running Warden (the CLI's --server mode), for personal API tokens.
 	policyAPI := &handlers.PolicyAPI{Store: d.Store}
 	rt.get("/api/v1/policy", signedIn, policyAPI.Export)

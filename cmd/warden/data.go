@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 )
 
@@ -79,6 +80,10 @@ func runImport(ctx context.Context, e env, args []string) int {
 	doc, err := readDocument(*file)
 	if err != nil {
 		return fail(e, "import", err)
+	}
+	// A document that breaks its own guards is refused before the database is touched.
+	if probs := resolver.GuardProblems(doc); len(probs) > 0 {
+		return fail(e, "import", probs)
 	}
 	if rem.set() {
 		// What is sent is what was validated here; the server validates it again, and its

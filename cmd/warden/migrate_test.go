@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,25 +25,24 @@ func runCLIEnv(t *testing.T, vars map[string]string, args ...string) (int, strin
 	return code, out.String(), errb.String()
 }
 
-// latestVersion is the newest migration number, read from
-// the folder rather than asked of the code under test.
+// migrationVersions are the numbers of the migration files, in order.
+func migrationVersions(t *testing.T) []int64 {
+	t.Helper()
+	return storetest.MigrationVersions(t, "../../models/store/migrations")
+}
+
+// latestVersion is the number of the last migration file.
 func latestVersion(t *testing.T) int64 {
 	t.Helper()
-	files, err := filepath.Glob("../../models/store/migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migration files: %v", err)
-	}
-	// The highest number, not the count: migrations are numbered by those who write them in
-	// parallel, so a branch may lack a number another one has.
-	var latest int64
-	for _, f := range files {
-		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
-		if err != nil {
-			t.Fatalf("migration file %s is not numbered: %v", f, err)
-		}
-		latest = max(latest, n)
-	}
-	return latest
+	v := migrationVersions(t)
+	return v[len(v)-1]
+}
+
+// previousVersion is the number of the migration file before the last.
+func previousVersion(t *testing.T) int64 {
+	t.Helper()
+	v := migrationVersions(t)
+	return v[len(v)-2]
 }
 
 // dbAt returns a fresh database of kind migrated to version, as an older binary left it (0: an
@@ -116,7 +114,7 @@ func TestReadOnlyCommandsRefuseOutdatedSchema(t *testing.T) {
 	after := writeFile(t, doc)
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			for _, at := range []int64{0, latest - 1} {
+			for _, at := range []int64{0, previousVersion(t)} {
 				for _, args := range [][]string{
 					{"export"},
 					{"policy", "validate"},
@@ -185,7 +183,7 @@ func TestNoMigrate(t *testing.T) {
 	policy := writeFile(t, doc)
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			db := dbAt(t, kind, latest-1)
+			db := dbAt(t, kind, previousVersion(t))
 			before := schemaState(t, kind, db)
 			noMigrate := map[string]string{"WARDEN_NO_MIGRATE": "1"}
 			for _, c := range []struct {
@@ -203,7 +201,7 @@ func TestNoMigrate(t *testing.T) {
 					t.Errorf("%v %v: exit %d, want 1; stderr:\n%s", c.vars, c.args, code, errs)
 				}
 				for _, want := range []string{
-					fmt.Sprintf("version %d", latest-1), fmt.Sprintf("version %d", latest), "`warden migrate`", "--no-migrate",
+					fmt.Sprintf("version %d", previousVersion(t)), fmt.Sprintf("version %d", latest), "`warden migrate`", "--no-migrate",
 				} {
 					if !strings.Contains(errs, want) {
 						t.Errorf("%v %v: stderr lacks %q:\n%s", c.vars, c.args, want, errs)

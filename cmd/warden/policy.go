@@ -53,14 +53,19 @@ func sourceFlags(fs *flag.FlagSet, e env) *documentSource {
 	return src
 }
 
-// runPolicyValidate exits 0 for a valid document, or 2 with every problem on stderr.
+// runPolicyValidate exits 0 for a valid document that keeps its guards, or 2 with every problem
+// (every guard violation included) on stderr.
 func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
 	src := sourceFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if _, err := src.load(ctx); err != nil {
+	doc, err := src.load(ctx)
+	if err != nil {
 		return fail(e, "policy validate", err)
+	}
+	if probs := resolver.GuardProblems(doc); len(probs) > 0 {
+		return fail(e, "policy validate", probs)
 	}
 	return exitOK
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
+	"github.com/warden-mcp/warden/models/resolver"
 )
 
 func TestDemoLoads(t *testing.T) {
@@ -126,5 +127,20 @@ func TestDocumentReturnsFreshCopies(t *testing.T) {
 	b, _ := demo.Document()
 	if b.Keys[0].Name == "changed" {
 		t.Error("Document shares state between calls")
+	}
+}
+
+// The demo keeps its own guards (the console seeds it, and `warden import` would refuse it
+// otherwise), and has one of each form.
+func TestDemoKeepsItsGuards(t *testing.T) {
+	d, err := demo.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Guards) != 2 || d.Guards[0].IsForbid() == d.Guards[1].IsForbid() {
+		t.Fatalf("demo guards: %+v", d.Guards)
+	}
+	if probs := resolver.GuardProblems(d); probs != nil {
+		t.Errorf("the demo breaks its guards:\n%v", probs)
 	}
 }

@@ -37,7 +37,7 @@ type ImportSummary struct {
 var summaryKinds = []struct{ kind, plural string }{
 	{models.KindServer, "servers"}, {models.KindAccessGroup, "access_groups"}, {models.KindToolset, "toolsets"},
 	{models.KindOrganization, "organizations"}, {models.KindTeam, "teams"}, {models.KindKey, "keys"},
-	{models.KindEndUser, "end_users"}, {models.KindAgent, "agents"},
+	{models.KindEndUser, "end_users"}, {models.KindAgent, "agents"}, {models.KindGuard, "guards"},
 }
 
 // String renders the summary one kind a line, then the revision.
@@ -261,6 +261,7 @@ func (a *applier) apply(next *models.Document) error {
 					return k
 				}, "secret_hash", "secret_prefix", "secret_issued_at")
 		},
+		func() error { return a.guards(cur.Guards, next.Guards) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -155,7 +155,8 @@ func loadChanges(tx *gorm.DB, since int64) (*Changes, error) {
 	for _, e := range events {
 		switch e.EntityKind {
 		case models.KindOrganization, models.KindTeam, models.KindKey, models.KindEndUser, models.KindAgent:
-		case models.KindServer, models.KindAccessGroup, models.KindToolset:
+		case models.KindServer, models.KindAccessGroup, models.KindToolset, models.KindGuard:
+			// Guards are few and decide nothing; a change to one reloads the whole state.
 			return reload("%s %q: %s at revision %d", e.EntityKind, e.EntityName, e.Action, e.Revision)
 		default:
 			return reload("unknown entity kind %q in audit event %d", e.EntityKind, e.ID)

@@ -66,6 +66,9 @@ func loadState(tx *gorm.DB) (*state, error) {
 	}).Error; err != nil {
 		return nil, err
 	}
+	if err := loadGuards(tx, l.st); err != nil {
+		return nil, err
+	}
 	l.st.doc.Normalize()
 	return l.st, nil
 }

@@ -25,6 +25,10 @@ type OrganizationUpdate struct {
 	// Summary is the human description of the change's effect (the preview's diff summary);
 	// it is kept on the audit event.
 	Summary string
+	// Verify, when set, is called under the policy lock once the revision checks have passed,
+	// with the current revision, before anything is written; an error from it is returned and
+	// nothing is written. The console checks guards with it against the state at save time.
+	Verify func(revision int64) error
 }
 
 // UpdateOrganization writes an organization's settings in one transaction, provided neither
@@ -84,6 +88,11 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 					Since: u.BaseRevision, Revision: cur.rev, Cause: stale}
 			}
 		}
+		if u.Verify != nil {
+			if err := u.Verify(cur.rev); err != nil {
+				return err
+			}
+		}
 		next := cur.doc.Clone()
 		*next.Organization(u.Org.Name) = u.Org
 		next.Normalize()
@@ -105,10 +114,7 @@ func (s *Store) OrganizationChangesSince(ctx context.Context, org string, since 
 }
 
 func organizationChanges(tx *gorm.DB, org string, since int64) ([]models.AuditEvent, error) {
-	var events []models.AuditEvent
-	err := tx.Where("revision > ? AND entity_kind = ? AND entity_name = ?", since, models.KindOrganization, org).
-		Order("id").Find(&events).Error
-	return events, err
+	return entityChanges(tx, models.KindOrganization, org, since)
 }
 
 // lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves

@@ -214,3 +214,24 @@ func rawDB(t testing.TB, st *store.Store) *sql.DB {
 	}
 	return db
 }
+
+// MigrationVersions are the numbers of the migration files in dir (models/store/migrations,
+// relative to the calling test's package), in order, read from the folder rather than asked of
+// the code under test. Numbers are handed out to changes made in parallel, so a branch may lack
+// some until they are merged: the list may have gaps.
+func MigrationVersions(t testing.TB, dir string) []int64 {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("migration files in %s: %d, %v", dir, len(files), err)
+	}
+	out := make([]int64, len(files))
+	for i, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration file %s: %v", f, err)
+		}
+		out[i] = n
+	}
+	return out
+}
