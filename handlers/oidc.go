@@ -455,7 +455,7 @@ func (a *Auth) oidcUser(ctx context.Context, idt *oidc.IDToken, cl idClaims) (*m
 	}
 	user, err = a.Store.CreateUser(ctx, store.NewUser{Username: name, Role: role, Orgs: orgs, OIDCSubject: &subject}, o.actor())
 	if models.ErrorCode(err) == models.EConflict {
-		return nil, &ssoRefusal{http.StatusConflict, "A Warden user named " + name + " already exists and does not sign in with " + o.providerName() + ", so your sign-in cannot take that name. An admin must rename or delete that user first."}
+		return nil, &ssoRefusal{http.StatusConflict, "A Warden user named " + name + " already exists and is not linked to your account at " + o.providerName() + ", so your sign-in cannot take that name. An admin must rename or delete that user first."}
 	}
 	return user, err
 }

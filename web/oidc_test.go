@@ -132,6 +132,9 @@ func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.O
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Two replicas behind a round-robin balancer, each with its own go-oidc state (key cache):
+	// a sign-in's redirect and its callback are served by different replicas, so the flow must
+	// live in the database.
 	srv := httptest.NewUnstartedServer(nil)
 	var rules []handlers.RoleRule
 	for _, s := range testRules {
@@ -146,11 +149,18 @@ func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.O
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	sso, err := handlers.NewOIDC(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
+	var replicas [2]http.Handler
+	for i := range replicas {
+		sso, err := handlers.NewOIDC(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicas[i] = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String(), Auth: web.AuthConfig{OIDC: sso}})
 	}
-	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String(), Auth: web.AuthConfig{OIDC: sso}})
+	var n atomic.Uint64
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		replicas[n.Add(1)%uint64(len(replicas))].ServeHTTP(w, r)
+	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &ssoConsole{st: st, srv: srv, p: p}
