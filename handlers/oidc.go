@@ -359,7 +359,6 @@ type idClaims struct {
 	Groups          []string
 	// authorizedParty is azp: with several audiences it must be us (OpenID Connect Core 3.1.3.7).
 	authorizedParty string
-	audiences       []string
 }
 
 func (o *OIDC) readClaims(idt *oidc.IDToken) (idClaims, error) {
