@@ -114,14 +114,8 @@ func jane(groups ...string) *person {
 // The role mapping of the tests.
 var testRules = []string{"admin=warden-admins", "viewer=everyone", "org_admin:acme=acme-admins", "org_admin:globex=globex-admins"}
 
-// ssoConsole is Warden with single sign-on through p, on st.
-type ssoConsole struct {
-	st  *store.Store
-	srv *httptest.Server
-	p   *idp
-}
-
-func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig)) *ssoConsole {
+// demoState puts the demo policy in st and returns its loaded live state.
+func demoState(t *testing.T, st *store.Store) *live.State {
 	t.Helper()
 	doc, err := demo.Document()
 	if err != nil {
@@ -132,6 +126,19 @@ func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.O
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return state
+}
+
+// ssoConsole is Warden with single sign-on through p, on st.
+type ssoConsole struct {
+	st  *store.Store
+	srv *httptest.Server
+	p   *idp
+}
+
+func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig)) *ssoConsole {
+	t.Helper()
+	state := demoState(t, st)
 	// Two replicas behind a round-robin balancer, each with its own go-oidc state (key cache):
 	// a sign-in's redirect and its callback are served by different replicas, so the flow must
 	// live in the database.
