@@ -66,9 +66,9 @@ const badCredentials = "The username or password is not right."
 
 func (a *Auth) cookieName() string {
 	if a.Secure {
-		return "__Host-warden_session"
+		return models.SecureSessionCookie
 	}
-	return "warden_session"
+	return models.SessionCookie
 }
 
 // LoginPage is GET /login.

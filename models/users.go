@@ -85,3 +85,11 @@ func (OIDCFlow) TableName() string { return "oidc_flows" }
 // KindUser is the audit log's entity kind for users: sign-ins, sign-outs, failures, and
 // changes to accounts and tokens.
 const KindUser = "user"
+
+// SessionCookie names the console's session cookie over http; over https it carries the
+// __Host- prefix (SecureSessionCookie), which browsers accept only from a secure origin for the
+// whole host, so no other site or subdomain can set it.
+const (
+	SessionCookie       = "warden_session"
+	SecureSessionCookie = "__Host-warden_session"
+)

@@ -51,8 +51,12 @@ func (rt *router) handle(method, path string, a access, h gin.HandlerFunc) {
 	rt.e.Handle(method, path, rt.require(a), h)
 }
 
-func (rt *router) get(path string, a access, h gin.HandlerFunc)  { rt.handle(http.MethodGet, path, a, h) }
-func (rt *router) post(path string, a access, h gin.HandlerFunc) { rt.handle(http.MethodPost, path, a, h) }
+func (rt *router) get(path string, a access, h gin.HandlerFunc) {
+	rt.handle(http.MethodGet, path, a, h)
+}
+func (rt *router) post(path string, a access, h gin.HandlerFunc) {
+	rt.handle(http.MethodPost, path, a, h)
+}
 
 // any registers every method gin's Any does (the gateway answers its own 405s).
 func (rt *router) any(path string, a access, h gin.HandlerFunc) {

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
@@ -73,8 +74,9 @@ func TestConsoleAtPhoneAndLaptopWidthsInBrowser(t *testing.T) {
 		need(t, "axe-core", "run npm ci in web/testdata/axe")
 	}
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	for _, vp := range []struct {
 		name          string
@@ -170,6 +172,7 @@ func TestMixedScriptMarkInBrowser(t *testing.T) {
 	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String()})
 	srv.Start()
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the server page on a phone",
 		chromedp.EmulateViewport(390, 844),
