@@ -41,7 +41,7 @@ type idp struct {
 	published atomic.Pointer[mockoidc.Keypair]
 }
 
-func startIDP(t *testing.T) *idp {
+func startIDP(t testing.TB) *idp {
 	t.Helper()
 	m, err := mockoidc.NewServer(nil)
 	if err != nil {
@@ -115,7 +115,7 @@ func jane(groups ...string) *person {
 var testRules = []string{"admin=warden-admins", "viewer=everyone", "org_admin:acme=acme-admins", "org_admin:globex=globex-admins"}
 
 // demoState puts the demo policy in st and returns its loaded live state.
-func demoState(t *testing.T, st *store.Store) *live.State {
+func demoState(t testing.TB, st *store.Store) *live.State {
 	t.Helper()
 	doc, err := demo.Document()
 	if err != nil {
@@ -136,7 +136,7 @@ type ssoConsole struct {
 	p   *idp
 }
 
-func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig)) *ssoConsole {
+func newSSOConsole(t testing.TB, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig)) *ssoConsole {
 	t.Helper()
 	state := demoState(t, st)
 	// Two replicas behind a round-robin balancer, each with its own go-oidc state (key cache):
@@ -174,7 +174,7 @@ func newSSOConsole(t *testing.T, st *store.Store, p *idp, tweak func(*handlers.O
 }
 
 // browserClient keeps cookies and does not follow redirects: each step is checked.
-func browserClient(t *testing.T) *http.Client {
+func browserClient(t testing.TB) *http.Client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ type reply struct {
 	header   http.Header
 }
 
-func get(t *testing.T, c *http.Client, u string) reply {
+func get(t testing.TB, c *http.Client, u string) reply {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -207,7 +207,7 @@ func get(t *testing.T, c *http.Client, u string) reply {
 }
 
 // begin starts a sign-in and returns the provider's authorization URL Warden redirects to.
-func (w *ssoConsole) begin(t *testing.T, c *http.Client, next string) *url.URL {
+func (w *ssoConsole) begin(t testing.TB, c *http.Client, next string) *url.URL {
 	t.Helper()
 	r := get(t, c, w.srv.URL+handlers.OIDCLoginPath+"?next="+url.QueryEscape(next))
 	if r.status != http.StatusSeeOther {
@@ -222,7 +222,7 @@ func (w *ssoConsole) begin(t *testing.T, c *http.Client, next string) *url.URL {
 
 // authorize sends the browser to the provider's authorization URL and returns Warden's
 // callback URL it comes back with.
-func (w *ssoConsole) authorize(t *testing.T, c *http.Client, auth *url.URL) string {
+func (w *ssoConsole) authorize(t testing.TB, c *http.Client, auth *url.URL) string {
 	t.Helper()
 	r := get(t, c, auth.String())
 	if r.status != http.StatusFound || !strings.HasPrefix(r.location, w.srv.URL+handlers.OIDCCallbackPath+"?") {
@@ -232,14 +232,14 @@ func (w *ssoConsole) authorize(t *testing.T, c *http.Client, auth *url.URL) stri
 }
 
 // signIn is a whole sign-in of who: the callback's answer.
-func (w *ssoConsole) signIn(t *testing.T, c *http.Client, who mockoidc.User, next string) reply {
+func (w *ssoConsole) signIn(t testing.TB, c *http.Client, who mockoidc.User, next string) reply {
 	t.Helper()
 	w.p.m.QueueUser(who)
 	return get(t, c, w.authorize(t, c, w.begin(t, c, next)))
 }
 
 // signedInAs says who the client's session is (the account page), "" when it has none.
-func (w *ssoConsole) signedInAs(t *testing.T, c *http.Client) string {
+func (w *ssoConsole) signedInAs(t testing.TB, c *http.Client) string {
 	t.Helper()
 	r := get(t, c, w.srv.URL+"/account")
 	if r.status == http.StatusSeeOther && strings.HasPrefix(r.location, "/login") {
@@ -263,7 +263,7 @@ func (w *ssoConsole) signedInAs(t *testing.T, c *http.Client) string {
 
 // wantRefusal checks a callback's answer is the error page with status and a message
 // containing msg, and that it signed nobody in.
-func wantRefusal(t *testing.T, r reply, status int, msg string) {
+func wantRefusal(t testing.TB, r reply, status int, msg string) {
 	t.Helper()
 	if r.status != status || !strings.Contains(r.body, `data-testid="error-page"`) || !strings.Contains(r.body, msg) {
 		t.Fatalf("callback answered %d, want the %d error page saying %q:\n%s", r.status, status, msg, errorMessage(r.body))
@@ -284,7 +284,7 @@ func errorMessage(body string) string {
 	return body
 }
 
-func userNamed(t *testing.T, st *store.Store, name string) *models.User {
+func userNamed(t testing.TB, st *store.Store, name string) *models.User {
 	t.Helper()
 	u, err := st.UserByName(context.Background(), name)
 	if err != nil {
@@ -600,5 +600,19 @@ func TestOIDCDiscovery(t *testing.T) {
 	cfg.Roles = nil
 	if _, err := handlers.NewOIDC(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "--oidc-role") {
 		t.Errorf("no roles: %v", err)
+	}
+}
+
+// BenchmarkOIDCSignIn is one whole single sign-on of a returning user: Warden's redirect, the
+// provider's approval, and the callback (code exchange, ID token verification, role update,
+// new session), on SQLite, provider and Warden in the process.
+func BenchmarkOIDCSignIn(b *testing.B) {
+	st := storetest.Open(b, store.KindSQLite)
+	w := newSSOConsole(b, st, startIDP(b), nil)
+	c := browserClient(b)
+	for b.Loop() {
+		if r := w.signIn(b, c, jane("everyone"), "/"); r.status != http.StatusSeeOther {
+			b.Fatalf("callback %d: %s", r.status, errorMessage(r.body))
+		}
 	}
 }
