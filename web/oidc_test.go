@@ -138,6 +138,13 @@ type ssoConsole struct {
 
 func newSSOConsole(t testing.TB, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig)) *ssoConsole {
 	t.Helper()
+	return newSSOConsoleAt(t, st, p, tweak, "http")
+}
+
+// newSSOConsoleAt is newSSOConsole served over scheme, http or https (its public URL's scheme:
+// over https the cookies are Secure and __Host- named).
+func newSSOConsoleAt(t testing.TB, st *store.Store, p *idp, tweak func(*handlers.OIDCConfig), scheme string) *ssoConsole {
+	t.Helper()
 	state := demoState(t, st)
 	// Two replicas behind a round-robin balancer, each with its own go-oidc state (key cache):
 	// a sign-in's redirect and its callback are served by different replicas, so the flow must
@@ -152,7 +159,7 @@ func newSSOConsole(t testing.TB, st *store.Store, p *idp, tweak func(*handlers.O
 		rules = append(rules, r)
 	}
 	cfg := handlers.OIDCConfig{Issuer: p.m.Issuer(), ClientID: p.m.ClientID, ClientSecret: p.m.ClientSecret, Name: "Corp SSO",
-		RedirectURL: "http://" + srv.Listener.Addr().String() + handlers.OIDCCallbackPath, Roles: rules}
+		RedirectURL: scheme + "://" + srv.Listener.Addr().String() + handlers.OIDCCallbackPath, Roles: rules}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -162,15 +169,27 @@ func newSSOConsole(t testing.TB, st *store.Store, p *idp, tweak func(*handlers.O
 		if err != nil {
 			t.Fatal(err)
 		}
-		replicas[i] = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String(), Auth: web.AuthConfig{OIDC: sso}})
+		replicas[i] = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String(), Auth: web.AuthConfig{OIDC: sso},
+			PublicURL: &url.URL{Scheme: scheme, Host: srv.Listener.Addr().String()}})
 	}
 	var n atomic.Uint64
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		replicas[n.Add(1)%uint64(len(replicas))].ServeHTTP(w, r)
 	})
-	srv.Start()
+	if scheme == "https" {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return &ssoConsole{st: st, srv: srv, p: p}
+}
+
+// client is a browserClient that trusts the console's certificate.
+func (w *ssoConsole) client(t testing.TB) *http.Client {
+	c := browserClient(t)
+	c.Transport = w.srv.Client().Transport
+	return c
 }
 
 // browserClient keeps cookies and does not follow redirects: each step is checked.
@@ -552,6 +571,28 @@ func TestOIDCRefusals(t *testing.T) {
 			}
 		})
 	})
+}
+
+// Over https (the public URL's scheme) the state cookie is Secure and named __Host-, like the
+// session cookie, and the whole sign-in works with them.
+func TestOIDCOverHTTPS(t *testing.T) {
+	w := newSSOConsoleAt(t, storetest.Open(t, store.KindSQLite), startIDP(t), nil, "https")
+	c := w.client(t)
+	r := get(t, c, w.srv.URL+handlers.OIDCLoginPath)
+	sc := strings.Join(r.header.Values("Set-Cookie"), "\n")
+	if !strings.HasPrefix(sc, "__Host-warden_oidc_state=") || !strings.Contains(sc, "; Secure") || !strings.Contains(sc, "Path=/;") {
+		t.Fatalf("state cookie over https: %s", sc)
+	}
+	w.p.m.QueueUser(jane("everyone"))
+	auth, _ := url.Parse(r.location)
+	r = get(t, c, w.authorize(t, c, auth))
+	if sc := strings.Join(r.header.Values("Set-Cookie"), "\n"); r.status != http.StatusSeeOther ||
+		!strings.Contains(sc, "__Host-warden_session=") || !strings.Contains(sc, "__Host-warden_oidc_state=; Path=/; Max-Age=0") {
+		t.Fatalf("callback over https: %d %s\n%s", r.status, sc, errorMessage(r.body))
+	}
+	if who := w.signedInAs(t, c); who != "jane.doe" {
+		t.Fatalf("signed in as %q", who)
+	}
 }
 
 // The groups claim is configurable (Entra ID and others name it "roles", Keycloak what the
