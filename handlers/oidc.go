@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gin-gonic/gin"
@@ -279,18 +280,6 @@ func (a *Auth) OIDCCallback(c *gin.Context) {
 			return
 		}
 	}
-	if e := q.Get("error"); e != "" {
-		msg := o.providerName() + " did not sign you in (" + e + ")"
-		if d := q.Get("error_description"); d != "" {
-			msg += ": " + d
-		}
-		status := http.StatusBadGateway
-		if e == "access_denied" {
-			status = http.StatusForbidden
-		}
-		refuse(status, msg+". Start again from the sign-in page.")
-		return
-	}
 	switch {
 	case state == "":
 		refuse(http.StatusBadRequest, "The answer from "+o.providerName()+" has no state: start again from the sign-in page.")
@@ -300,6 +289,20 @@ func (a *Auth) OIDCCallback(c *gin.Context) {
 		return
 	case flow == nil:
 		refuse(http.StatusBadRequest, "This sign-in was already used or took longer than "+oidcFlowMaxAge.String()+": start again from the sign-in page.")
+		return
+	case q.Get("error") != "":
+		// Shown only as the answer to this browser's own sign-in (checked above): a link
+		// carrying a made-up error_description cannot put words on Warden's pages.
+		e := q.Get("error")
+		msg := o.providerName() + " did not sign you in (" + truncate(e, 64) + ")"
+		if d := q.Get("error_description"); d != "" {
+			msg += ": " + truncate(d, 300)
+		}
+		status := http.StatusBadGateway
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		refuse(status, msg+". Start again from the sign-in page.")
 		return
 	case q.Get("code") == "":
 		refuse(http.StatusBadRequest, "The answer from "+o.providerName()+" has no authorization code: start again from the sign-in page.")
@@ -478,6 +481,17 @@ func (a *Auth) revokeOIDCUser(ctx context.Context, u *models.User) error {
 		}
 	}
 	return nil
+}
+
+// truncate shortens s to at most n bytes (on a rune boundary), marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func groupList(groups []string) string {

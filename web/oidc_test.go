@@ -554,6 +554,14 @@ func TestOIDCRefusals(t *testing.T) {
 			r := get(t, c, w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {state}, "error": {"access_denied"},
 				"error_description": {"The user is not assigned to this application"}}.Encode())
 			wantRefusal(t, r, http.StatusForbidden, "Corp SSO did not sign you in (access_denied): The user is not assigned to this application")
+			// The same answer in a browser that did not start the sign-in (a link someone
+			// sent): its words are not shown.
+			r = get(t, browserClient(t), w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {"x"}, "error": {"access_denied"},
+				"error_description": {"Call the help desk at +1 555 0100"}}.Encode())
+			wantRefusal(t, r, http.StatusBadRequest, "not started in this browser")
+			if strings.Contains(r.body, "help desk") {
+				t.Error("a made-up error_description was shown")
+			}
 			// The flow ended with it.
 			if _, err := st.TakeOIDCFlow(ctx, models.HashSecret(state), time.Hour); models.ErrorCode(err) != models.ENotFound {
 				t.Errorf("the flow outlived the provider's error: %v", err)
