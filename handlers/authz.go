@@ -71,6 +71,17 @@ func allowOrgs(c *gin.Context, orgs ...string) bool {
 	return false
 }
 
+// allowBlocking is the one organization setting an org_admin may not change: blocked, the
+// admins' stop switch for a whole organization (an org_admin of a blocked organization must not
+// be able to lift it). It answers 403 when a non-admin's draft changes it.
+func allowBlocking(c *gin.Context, was, now bool) bool {
+	if was == now || IdentityOf(c).Admin() {
+		return true
+	}
+	forbid(c, "Only an admin can block or unblock an organization; nothing was saved.")
+	return false
+}
+
 // forbid answers 403 with the error page (JSON to a client asking for it).
 func forbid(c *gin.Context, msg string) {
 	Logger(c).Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", http.StatusForbidden, "actor", actorOf(c))

@@ -32,6 +32,8 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolsets", "/toolsets", `[data-testid=toolset-list]`},
 	{"access-groups", "/access-groups", `[data-testid=group-list]`},
 	{"audit", "/audit", `[data-testid=audit-list]`},
+	{"account", "/account", `[data-testid=create-token]`},
+	{"users", "/users", `[data-testid=create-user]`},
 	{"error", "/nope", `main h1`},
 }
 
