@@ -202,6 +202,7 @@ func browserClient(t testing.TB) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// reply is one answer of Warden or the provider, as a browser would get it.
 type reply struct {
 	status   int
 	location string
@@ -209,7 +210,8 @@ type reply struct {
 	header   http.Header
 }
 
-func get(t testing.TB, c *http.Client, u string) reply {
+// load GETs u as a page load (Accept: text/html), following no redirect.
+func load(t testing.TB, c *http.Client, u string) reply {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -228,7 +230,7 @@ func get(t testing.TB, c *http.Client, u string) reply {
 // begin starts a sign-in and returns the provider's authorization URL Warden redirects to.
 func (w *ssoConsole) begin(t testing.TB, c *http.Client, next string) *url.URL {
 	t.Helper()
-	r := get(t, c, w.srv.URL+handlers.OIDCLoginPath+"?next="+url.QueryEscape(next))
+	r := load(t, c, w.srv.URL+handlers.OIDCLoginPath+"?next="+url.QueryEscape(next))
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("GET %s: %d, want 303 to the provider\n%s", handlers.OIDCLoginPath, r.status, errorMessage(r.body))
 	}
@@ -243,7 +245,7 @@ func (w *ssoConsole) begin(t testing.TB, c *http.Client, next string) *url.URL {
 // callback URL it comes back with.
 func (w *ssoConsole) authorize(t testing.TB, c *http.Client, auth *url.URL) string {
 	t.Helper()
-	r := get(t, c, auth.String())
+	r := load(t, c, auth.String())
 	if r.status != http.StatusFound || !strings.HasPrefix(r.location, w.srv.URL+handlers.OIDCCallbackPath+"?") {
 		t.Fatalf("provider answered %d to %s, Location %q\n%s", r.status, auth, r.location, r.body)
 	}
@@ -254,13 +256,13 @@ func (w *ssoConsole) authorize(t testing.TB, c *http.Client, auth *url.URL) stri
 func (w *ssoConsole) signIn(t testing.TB, c *http.Client, who mockoidc.User, next string) reply {
 	t.Helper()
 	w.p.m.QueueUser(who)
-	return get(t, c, w.authorize(t, c, w.begin(t, c, next)))
+	return load(t, c, w.authorize(t, c, w.begin(t, c, next)))
 }
 
 // signedInAs says who the client's session is (the account page), "" when it has none.
 func (w *ssoConsole) signedInAs(t testing.TB, c *http.Client) string {
 	t.Helper()
-	r := get(t, c, w.srv.URL+"/account")
+	r := load(t, c, w.srv.URL+"/account")
 	if r.status == http.StatusSeeOther && strings.HasPrefix(r.location, "/login") {
 		return ""
 	}
@@ -320,14 +322,14 @@ func TestOIDCSignIn(t *testing.T) {
 		c := browserClient(t)
 
 		// The sign-in page offers it.
-		if r := get(t, c, w.srv.URL+"/login"); !strings.Contains(r.body, "Sign in with Corp SSO") {
+		if r := load(t, c, w.srv.URL+"/login"); !strings.Contains(r.body, "Sign in with Corp SSO") {
 			t.Fatalf("the sign-in page has no single sign-on button:\n%s", r.body)
 		}
 
 		// The redirect: code flow, our client and callback, the scopes, a state, a nonce and an
 		// S256 PKCE challenge; the state also in an HttpOnly SameSite=Lax cookie.
 		p.m.QueueUser(jane("everyone", "unrelated"))
-		loginReply := get(t, c, w.srv.URL+handlers.OIDCLoginPath+"?next=/keys")
+		loginReply := load(t, c, w.srv.URL+handlers.OIDCLoginPath+"?next=/keys")
 		auth, err := url.Parse(loginReply.location)
 		if err != nil {
 			t.Fatal(err)
@@ -358,7 +360,7 @@ func TestOIDCSignIn(t *testing.T) {
 		// The provider approves; the callback exchanges the code (the provider checks the PKCE
 		// verifier), verifies the ID token, creates the user with the mapped role and signs in.
 		callback := w.authorize(t, c, auth)
-		r := get(t, c, callback)
+		r := load(t, c, callback)
 		if r.status != http.StatusSeeOther || r.location != "/keys" {
 			t.Fatalf("callback: %d to %q, want 303 to /keys\n%s", r.status, r.location, r.body)
 		}
@@ -385,7 +387,7 @@ func TestOIDCSignIn(t *testing.T) {
 		// replaying a captured callback from the same browser would).
 		cbURL, _ := url.Parse(callback)
 		c.Jar.SetCookies(cbURL, []*http.Cookie{{Name: "warden_oidc_state", Value: cbURL.Query().Get("state"), Path: "/"}})
-		wantRefusal(t, get(t, c, callback), http.StatusBadRequest, "already used")
+		wantRefusal(t, load(t, c, callback), http.StatusBadRequest, "already used")
 
 		// Groups change at the provider: each sign-in re-reads them. Highest role wins; an
 		// org_admin administers the union of its groups' organizations.
@@ -513,7 +515,7 @@ func TestOIDCRefusals(t *testing.T) {
 			q.Set("nonce", first.Query().Get("nonce"))
 			second.RawQuery = q.Encode()
 			m.QueueUser(jane("warden-admins"))
-			wantRefusal(t, get(t, c, w.authorize(t, c, second)), http.StatusUnauthorized, "nonce differs")
+			wantRefusal(t, load(t, c, w.authorize(t, c, second)), http.StatusUnauthorized, "nonce differs")
 		})
 
 		t.Run("PKCE challenge altered", func(t *testing.T) {
@@ -525,7 +527,7 @@ func TestOIDCRefusals(t *testing.T) {
 			q.Set("code_challenge", strings.Repeat("A", 43))
 			auth.RawQuery = q.Encode()
 			m.QueueUser(jane("warden-admins"))
-			wantRefusal(t, get(t, c, w.authorize(t, c, auth)), http.StatusBadGateway, "invalid_grant")
+			wantRefusal(t, load(t, c, w.authorize(t, c, auth)), http.StatusBadGateway, "invalid_grant")
 		})
 
 		t.Run("callback in another browser", func(t *testing.T) {
@@ -534,10 +536,10 @@ func TestOIDCRefusals(t *testing.T) {
 			attacker, victim := browserClient(t), browserClient(t)
 			m.QueueUser(jane("warden-admins"))
 			callback := w.authorize(t, attacker, w.begin(t, attacker, "/"))
-			wantRefusal(t, get(t, victim, callback), http.StatusBadRequest, "not started in this browser")
+			wantRefusal(t, load(t, victim, callback), http.StatusBadRequest, "not started in this browser")
 			// Nor does the victim's own state cookie of another sign-in make it pass.
 			w.begin(t, victim, "/")
-			wantRefusal(t, get(t, victim, callback), http.StatusBadRequest, "not started in this browser")
+			wantRefusal(t, load(t, victim, callback), http.StatusBadRequest, "not started in this browser")
 		})
 
 		t.Run("state not ours", func(t *testing.T) {
@@ -545,18 +547,18 @@ func TestOIDCRefusals(t *testing.T) {
 			w.begin(t, c, "/")
 			u, _ := url.Parse(w.srv.URL)
 			c.Jar.SetCookies(u, []*http.Cookie{{Name: "warden_oidc_state", Value: "made-up", Path: "/"}})
-			wantRefusal(t, get(t, c, w.srv.URL+handlers.OIDCCallbackPath+"?code=x&state=made-up"), http.StatusBadRequest, "already used")
+			wantRefusal(t, load(t, c, w.srv.URL+handlers.OIDCCallbackPath+"?code=x&state=made-up"), http.StatusBadRequest, "already used")
 		})
 
 		t.Run("provider error", func(t *testing.T) {
 			c := browserClient(t)
 			state := w.begin(t, c, "/").Query().Get("state")
-			r := get(t, c, w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {state}, "error": {"access_denied"},
+			r := load(t, c, w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {state}, "error": {"access_denied"},
 				"error_description": {"The user is not assigned to this application"}}.Encode())
 			wantRefusal(t, r, http.StatusForbidden, "Corp SSO did not sign you in (access_denied): The user is not assigned to this application")
 			// The same answer in a browser that did not start the sign-in (a link someone
 			// sent): its words are not shown.
-			r = get(t, browserClient(t), w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {"x"}, "error": {"access_denied"},
+			r = load(t, browserClient(t), w.srv.URL+handlers.OIDCCallbackPath+"?"+url.Values{"state": {"x"}, "error": {"access_denied"},
 				"error_description": {"Call the help desk at +1 555 0100"}}.Encode())
 			wantRefusal(t, r, http.StatusBadRequest, "not started in this browser")
 			if strings.Contains(r.body, "help desk") {
@@ -586,14 +588,14 @@ func TestOIDCRefusals(t *testing.T) {
 func TestOIDCOverHTTPS(t *testing.T) {
 	w := newSSOConsoleAt(t, storetest.Open(t, store.KindSQLite), startIDP(t), nil, "https")
 	c := w.client(t)
-	r := get(t, c, w.srv.URL+handlers.OIDCLoginPath)
+	r := load(t, c, w.srv.URL+handlers.OIDCLoginPath)
 	sc := strings.Join(r.header.Values("Set-Cookie"), "\n")
 	if !strings.HasPrefix(sc, "__Host-warden_oidc_state=") || !strings.Contains(sc, "; Secure") || !strings.Contains(sc, "Path=/;") {
 		t.Fatalf("state cookie over https: %s", sc)
 	}
 	w.p.m.QueueUser(jane("everyone"))
 	auth, _ := url.Parse(r.location)
-	r = get(t, c, w.authorize(t, c, auth))
+	r = load(t, c, w.authorize(t, c, auth))
 	if sc := strings.Join(r.header.Values("Set-Cookie"), "\n"); r.status != http.StatusSeeOther ||
 		!strings.Contains(sc, "__Host-warden_session=") || !strings.Contains(sc, "__Host-warden_oidc_state=; Path=/; Max-Age=0") {
 		t.Fatalf("callback over https: %d %s\n%s", r.status, sc, errorMessage(r.body))
