@@ -364,6 +364,15 @@ type idClaims struct {
 	authorizedParty string
 }
 
+// username is the Warden username the claims ask for, lower-cased: preferred_username, else
+// email; from names the claim it came from.
+func (cl idClaims) username() (name, from string) {
+	if name = strings.ToLower(strings.TrimSpace(cl.Username)); name != "" {
+		return name, "preferred_username"
+	}
+	return strings.ToLower(strings.TrimSpace(cl.Email)), "email"
+}
+
 func (o *OIDC) readClaims(idt *oidc.IDToken) (idClaims, error) {
 	var all map[string]json.RawMessage
 	if err := idt.Claims(&all); err != nil {
@@ -417,7 +426,7 @@ func (a *Auth) oidcUser(ctx context.Context, idt *oidc.IDToken, cl idClaims) (*m
 		return nil, err
 	}
 	if !mapped {
-		who := cl.Username
+		who, _ := cl.username()
 		if user != nil {
 			who = user.Username
 			// Access was taken away at the provider: end what the user still holds here.
@@ -425,9 +434,7 @@ func (a *Auth) oidcUser(ctx context.Context, idt *oidc.IDToken, cl idClaims) (*m
 				return nil, err
 			}
 		}
-		if who == "" {
-			who = cmp.Or(cl.Email, subject)
-		}
+		who = cmp.Or(who, subject)
 		if err := a.Store.RecordSignIn(ctx, who, "sign_in_refused", "single sign-on refused: groups "+groupList(cl.Groups)+" map to no role"); err != nil {
 			return nil, err
 		}
@@ -444,11 +451,7 @@ func (a *Auth) oidcUser(ctx context.Context, idt *oidc.IDToken, cl idClaims) (*m
 		user.Role, user.Orgs = role, orgs
 		return user, nil
 	}
-	name := strings.ToLower(strings.TrimSpace(cl.Username))
-	from := "preferred_username"
-	if name == "" {
-		name, from = strings.ToLower(strings.TrimSpace(cl.Email)), "email"
-	}
+	name, from := cl.username()
 	if name == "" {
 		return nil, &ssoRefusal{http.StatusUnprocessableEntity, "The ID token from " + o.providerName() + " has neither a preferred_username nor an email claim, so Warden cannot name your account; ask for the profile or email scope to be released to Warden."}
 	}
