@@ -79,6 +79,9 @@ type OIDCFlow struct {
 	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
+// TableName is the migration's name for the table (GORM's own would be "o_id_c_flows").
+func (OIDCFlow) TableName() string { return "oidc_flows" }
+
 // KindUser is the audit log's entity kind for users: sign-ins, sign-outs, failures, and
 // changes to accounts and tokens.
 const KindUser = "user"

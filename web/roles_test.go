@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
@@ -35,6 +38,8 @@ var wantRules = func() map[string]access {
 		"GET /login":                                 guest,
 		"POST /login":                                guest,
 		"POST /logout":                               signedIn,
+		"GET /auth/oidc/login":                       guest,
+		"GET /auth/oidc/callback":                    guest,
 		"GET /account":                               signedIn,
 		"POST /account/password":                     signedIn,
 		"POST /account/tokens":                       signedIn,
@@ -134,7 +139,20 @@ func TestRouteRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := live.NewMetrics(func() float64 { return 0 })
-	h, rules := newEngine(Deps{Store: st, State: state, Metrics: metrics, Logger: slog.New(slog.DiscardHandler), PublicURL: &url.URL{Scheme: "http", Host: "example.com"}})
+	// Single sign-on configured, so its routes are in the table (a real provider: discovery
+	// runs at configuration).
+	idp, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	sso, err := handlers.NewOIDC(ctx, handlers.OIDCConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+		RedirectURL: "http://example.com" + handlers.OIDCCallbackPath, Roles: []handlers.RoleRule{{Role: models.RoleViewer, Group: "everyone"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, rules := newEngine(Deps{Store: st, State: state, Metrics: metrics, Logger: slog.New(slog.DiscardHandler), PublicURL: &url.URL{Scheme: "http", Host: "example.com"},
+		Auth: AuthConfig{OIDC: sso}})
 
 	// The table and the router agree, route for route.
 	registered := map[string]bool{}

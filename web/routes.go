@@ -40,6 +40,12 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/login", guest, auth.LoginPage)
 	rt.post("/login", guest, auth.Login)
 	rt.post("/logout", signedIn, auth.Logout)
+	// Single sign-on (OpenID Connect), when configured: the redirect to the provider and its
+	// answer. Guests, since nobody is signed in yet; the callback checks its own state.
+	if auth.SSO != nil {
+		rt.get(handlers.OIDCLoginPath, guest, auth.OIDCLogin)
+		rt.get(handlers.OIDCCallbackPath, guest, auth.OIDCCallback)
+	}
 	rt.get("/account", signedIn, account.Show)
 	rt.post("/account/password", signedIn, account.ChangePassword)
 	rt.post("/account/tokens", signedIn, account.CreateToken)

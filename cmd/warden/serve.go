@@ -55,6 +55,8 @@ type serveConfig struct {
 	// Console sign-in sessions end when idle this long (sessionIdle) and this long after sign-in
 	// (sessionMax).
 	sessionIdle, sessionMax time.Duration
+	// oidc is single sign-on (--oidc-*); its issuer "" when not configured.
+	oidc oidcConfig
 	// ready, when set, receives the bound address once the server listens (tests use port 0).
 	ready func(addr string)
 }
@@ -100,6 +102,10 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 	db := dbFlag(fs, e)
 	fs.BoolVar(&cfg.noDemo, "no-demo", e.getenv("WARDEN_NO_DEMO") == "1", "do not seed the demo data into an empty database (env WARDEN_NO_DEMO=1)")
 	if err := cfg.log.flags(fs, e); err != nil {
+		fmt.Fprintf(e.stderr, "warden serve: %v\n", err)
+		return cfg, exitUsage, false
+	}
+	if err := cfg.oidc.flags(fs, e); err != nil {
 		fmt.Fprintf(e.stderr, "warden serve: %v\n", err)
 		return cfg, exitUsage, false
 	}
@@ -163,6 +169,10 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 	fs.IntVar(&cfg.maxSessionsPerKey, "max-sessions-per-key", defSessions, "sessions one key may hold open on /mcp; one more gets 429 (env WARDEN_MAX_SESSIONS_PER_KEY)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return cfg, code, false
+	}
+	if err := cfg.oidc.check(); err != nil {
+		fmt.Fprintf(e.stderr, "warden serve: %v\n", err)
+		return cfg, exitUsage, false
 	}
 	if cfg.maxSessionsPerKey < 1 {
 		fmt.Fprintf(e.stderr, "warden serve: --max-sessions-per-key must be at least 1, got %d\n", cfg.maxSessionsPerKey)
@@ -285,12 +295,19 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	if publicURL == nil {
 		publicURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
+	// The provider is discovered before serving: a wrong issuer stops the start, not the
+	// first person signing in.
+	sso, err := cfg.oidc.open(ctx, publicURL)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if err := firstAdmin(ctx, logger, st, publicURL); err != nil {
 		return err
 	}
 	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
 		PublicURL: publicURL, ListenAddr: ln.Addr().String(), TrustedProxies: cfg.trustProxy,
-		Auth: web.AuthConfig{SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax},
+		Auth: web.AuthConfig{SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, OIDC: sso},
 		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
 			MaxBodyInflightPerKey: int64(cfg.maxBodyInflightPerKey), MaxBodyInflight: int64(cfg.maxBodyInflight),
 			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
