@@ -40,6 +40,14 @@ func ParseDocument(data []byte) (doc *Document, err error) {
 			doc, err = nil, Problems{{Message: fmt.Sprintf("internal error reading the document: %v", r)}}
 		}
 	}()
+	if d, ok := parseJSONFast(data); ok {
+		return d, nil
+	}
+	return parseYAML(data)
+}
+
+// parseYAML is ParseDocument through the YAML library: every input, every problem.
+func parseYAML(data []byte) (*Document, error) {
 	var probs Problems
 	root := readRoot(data, &probs)
 	if root == nil {
