@@ -18,7 +18,7 @@ import (
 func TestPolicyAccessStreamsTheSameBytes(t *testing.T) {
 	small := gen.Generate(gen.Small())
 	odd := &models.Document{Version: 1,
-		Servers: []models.ServerDoc{{Name: "s", Tools: []models.ToolDoc{{Name: "<b>&\"x\"\\"}, {Name: "é"}}}, {Name: "t"}},
+		Servers:       []models.ServerDoc{{Name: "s", Tools: []models.ToolDoc{{Name: "<b>&\"x\"\\"}, {Name: "é"}}}, {Name: "t"}},
 		Organizations: []models.OrganizationDoc{{Name: "a@b.c"}, {Name: "none", MCP: &models.MCPPermission{}}},
 		Teams:         []models.TeamDoc{{Name: "t_1", Organization: "a@b.c"}},
 		Keys:          []models.KeyDoc{{Name: "k-1", Team: "t_1"}, {Name: "n", Organization: "none"}},
