@@ -105,12 +105,8 @@ func runExport(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, "export", err)
 	}
-	out, err := models.EncodeDocument(doc)
-	if err != nil {
-		return fail(e, "export", err)
-	}
-	_, err = e.stdout.Write(out)
-	if err != nil {
+	// Written as it is encoded: the whole YAML text of a large policy is never held.
+	if err := models.WriteDocument(e.stdout, doc); err != nil {
 		return fail(e, "export", err)
 	}
 	return exitOK
