@@ -73,3 +73,31 @@ func quoteJSON(s string) string {
 	writeJSONString(&b, s)
 	return b.String()
 }
+
+// EncodeWholeTree is wholeTree for the external tests (encode_large_test.go).
+var EncodeWholeTree = func(d *Document) []byte { return wholeTree(&testing.T{}, d) }
+
+// Ordinary entities take writeSimple's way, names the emitter would quote do not.
+func TestWriteSimpleTakesOrdinaryEntities(t *testing.T) {
+	keys := []KeyDoc{
+		{Name: "ci-bot", Team: "platform", Organization: "acme", Blocked: true, MCP: &MCPPermission{Servers: []string{"github"}, Tools: map[string][]string{"jira": {"search"}}}},
+		{Name: "billing", Organization: "acme", MCP: &MCPPermission{}, DenyTools: []string{"github/delete_repo"}},
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, k := range keys {
+		seq.Content = append(seq.Content, encodeValue(reflect.ValueOf(k)))
+	}
+	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode("keys"), seq}}
+	compactStyle(root, 0)
+	var b bytes.Buffer
+	if !writeSimple(&b, "keys", seq, false) {
+		t.Fatal("writeSimple declined ordinary keys")
+	}
+	for _, odd := range []string{"yes", "1x", "a b", "a: b", "-x", "x#", strings.Repeat("x", 101), "é"} {
+		n := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{encodeValue(reflect.ValueOf(KeyDoc{Name: odd}))}}
+		compactStyle(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode("keys"), n}}, 0)
+		if writeSimple(&b, "keys", n, false) {
+			t.Errorf("writeSimple took the name %q", odd)
+		}
+	}
+}

@@ -188,6 +188,13 @@ func encodeTop(w io.Writer, name string, value *yaml.Node, continued bool) error
 	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode(name), value}}
 	compactStyle(root, 0)
 	var buf bytes.Buffer
+	if value.Kind == yaml.SequenceNode && value.Style == 0 && writeSimple(&buf, name, value, continued) {
+		_, err := w.Write(buf.Bytes())
+		if err != nil {
+			return fmt.Errorf("encoding the document: %w", err)
+		}
+		return nil
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(root); err != nil {
