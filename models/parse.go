@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"reflect"
 	"regexp"
@@ -145,21 +146,7 @@ func WriteDocument(w io.Writer, d *Document) error {
 	c := d.Clone()
 	c.Normalize()
 	bw := bufio.NewWriterSize(w, 1<<16)
-	v := reflect.ValueOf(c).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if !f.IsExported() || name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		fv := v.Field(i)
-		if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
-			continue
-		}
+	for name, fv := range encodedFields(reflect.ValueOf(c).Elem()) {
 		if fv.Kind() != reflect.Slice || fv.Len() == 0 {
 			if err := encodeTop(bw, name, encodeValue(fv), false); err != nil {
 				return err
@@ -896,20 +883,7 @@ func encodeValue(v reflect.Value) *yaml.Node {
 		return encodeValue(v.Elem())
 	case reflect.Struct:
 		n := &yaml.Node{Kind: yaml.MappingNode}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if !f.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			fv := v.Field(i)
-			if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
-				continue
-			}
+		for name, fv := range encodedFields(v) {
 			n.Content = append(n.Content, strNode(name), encodeValue(fv))
 		}
 		return n
@@ -935,6 +909,31 @@ func encodeValue(v reflect.Value) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(v.Int(), 10)}
 	}
 	panic(fmt.Sprintf("models: no encoder for %s", v.Type()))
+}
+
+// encodedFields yields the fields of a struct that are written, in struct order, by their
+// yaml names: `omitempty` fields that are empty are left out.
+func encodedFields(v reflect.Value) iter.Seq2[string, reflect.Value] {
+	return func(yield func(string, reflect.Value) bool) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			fv := v.Field(i)
+			if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
+				continue
+			}
+			if !yield(name, fv) {
+				return
+			}
+		}
+	}
 }
 
 func isEmptyValue(v reflect.Value) bool {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 
 	"github.com/warden-mcp/warden/models"
@@ -55,16 +56,7 @@ func (sel accessSelection) principals(snap *resolver.Snapshot) (orgs, teams, key
 			key[k] = true
 		}
 	}
-	return sortedTrue(org), sortedTrue(team), sortedTrue(key), nil
-}
-
-func sortedTrue(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(org)), slices.Sorted(maps.Keys(team)), slices.Sorted(maps.Keys(key)), nil
 }
 
 // writeAccess writes the access of the selected principals as `policy access` always has,
