@@ -65,6 +65,7 @@ func parseYAML(data []byte) (*Document, error) {
 	// document), which readRoot collected.
 	probs = append(dc.probs, probs...)
 	if len(probs) > 0 {
+		d.nameProblems(probs)
 		return &d, probs
 	}
 	return &d, nil
@@ -219,7 +220,7 @@ func readRoot(data []byte, probs *Problems) *yaml.Node {
 		if err == io.EOF {
 			probs.add("", "the document is empty; it needs at least `version: 1`")
 		} else {
-			probs.add("", "%s", yamlMessage(err))
+			probs.add("", "%s", syntaxMessage(data, err))
 		}
 		return nil
 	}
@@ -246,7 +247,7 @@ func readRoot(data []byte, probs *Problems) *yaml.Node {
 	switch err := dec.Decode(&extra); {
 	case err == io.EOF:
 	case err != nil:
-		probs.add("", "%s", yamlMessage(err))
+		probs.add("", "%s", syntaxMessage(data, err))
 	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
 		probs.add("", "line %d: a second YAML document follows the first; a policy file holds exactly one", extra.Line)
 	}

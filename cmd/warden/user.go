@@ -66,6 +66,10 @@ func runUserCreate(ctx context.Context, e env, args []string) int {
 	if err != nil {
 		return fail(e, "user create", err)
 	}
+	nu := store.NewUser{Username: *username, Role: r, Orgs: orgs}
+	if err := nu.Check(); err != nil {
+		return fail(e, "user create", err)
+	}
 	hash := ""
 	if *fromStdin {
 		if hash, err = readPasswordHash(ctx, e); err != nil {
@@ -77,7 +81,8 @@ func runUserCreate(ctx context.Context, e env, args []string) int {
 		return fail(e, "user create", err)
 	}
 	defer st.Close()
-	if _, err := st.CreateUser(ctx, store.NewUser{Username: *username, Role: r, Orgs: orgs, PasswordHash: hash}, *actor); err != nil {
+	nu.PasswordHash = hash
+	if _, err := st.CreateUser(ctx, nu, *actor); err != nil {
 		return fail(e, "user create", err)
 	}
 	fmt.Fprintf(e.stderr, "created user %q (%s)\n", *username, r)

@@ -40,13 +40,19 @@ func checkRole(role models.Role, orgs []string) error {
 	return nil
 }
 
+// Check refuses a user that CreateUser would refuse for what it is (a bad username, or a role
+// and organizations that do not go together), before anything else is done for it.
+func (u NewUser) Check() error {
+	if err := models.ValidUsername(u.Username); err != nil {
+		return err
+	}
+	return checkRole(u.Role, u.Orgs)
+}
+
 // CreateUser creates a user, with an audit event by actor. Returns EInvalid for a bad username
 // or role, EConflict if the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u NewUser, actor string) (*models.User, error) {
-	if err := models.ValidUsername(u.Username); err != nil {
-		return nil, err
-	}
-	if err := checkRole(u.Role, u.Orgs); err != nil {
+	if err := u.Check(); err != nil {
 		return nil, err
 	}
 	now := s.now()
