@@ -1,12 +1,14 @@
 package models
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"reflect"
 	"regexp"
@@ -40,6 +42,14 @@ func ParseDocument(data []byte) (doc *Document, err error) {
 			doc, err = nil, Problems{{Message: fmt.Sprintf("internal error reading the document: %v", r)}}
 		}
 	}()
+	if d, ok := parseJSONFast(data); ok {
+		return d, nil
+	}
+	return parseYAML(data)
+}
+
+// parseYAML is ParseDocument through the YAML library: every input, every problem.
+func parseYAML(data []byte) (*Document, error) {
 	var probs Problems
 	root := readRoot(data, &probs)
 	if root == nil {
@@ -109,23 +119,90 @@ func coveredBy(path string, probs Problems) bool {
 // are written in flow style, input schemas that are JSON objects as YAML mappings.
 // ParseDocument(EncodeDocument(d)) equals the normalized d.
 func EncodeDocument(d *Document) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteDocument(&buf, d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeChunk is how many entries of a top-level list WriteDocument turns into YAML nodes at
+// a time (tests lower it).
+var encodeChunk = 256
+
+// WriteDocument writes what EncodeDocument returns to w, a few hundred entities at a time: the
+// YAML nodes of a whole 100,000-key document take about a gigabyte.
+//
+// The output is the same bytes as encoding the whole document at once. Each top-level field is
+// encoded on its own as a one-entry mapping, and a list field in chunks of encodeChunk entries,
+// each chunk as the mapping {field: [entries...]} with its first line (the field's name) left
+// out after the first chunk. That is the same text because the emitter writes the entries of
+// a block mapping or block sequence independently of one another and never folds lines (its
+// width is unlimited), and the top-level lists, whose entries are mappings, are always in
+// block style (see compactStyle).
+func WriteDocument(w io.Writer, d *Document) error {
 	if d == nil {
-		return nil, Errorf(EInvalid, "no document to encode")
+		return Errorf(EInvalid, "no document to encode")
 	}
 	c := d.Clone()
 	c.Normalize()
-	root := encodeValue(reflect.ValueOf(c).Elem())
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for name, fv := range encodedFields(reflect.ValueOf(c).Elem()) {
+		if fv.Kind() != reflect.Slice || fv.Len() == 0 {
+			if err := encodeTop(bw, name, encodeValue(fv), false); err != nil {
+				return err
+			}
+			continue
+		}
+		for at := 0; at < fv.Len(); at += encodeChunk {
+			seq := &yaml.Node{Kind: yaml.SequenceNode}
+			for j := at; j < min(at+encodeChunk, fv.Len()); j++ {
+				seq.Content = append(seq.Content, encodeValue(fv.Index(j)))
+			}
+			if err := encodeTop(bw, name, seq, at > 0); err != nil {
+				return err
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("encoding the document: %w", err)
+	}
+	return nil
+}
+
+// encodeTop writes the top-level mapping {name: value}, without its first line when
+// continued (the value is a further chunk of a list already begun).
+func encodeTop(w io.Writer, name string, value *yaml.Node, continued bool) error {
+	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode(name), value}}
 	compactStyle(root, 0)
 	var buf bytes.Buffer
+	if value.Kind == yaml.SequenceNode && value.Style == 0 && writeSimple(&buf, name, value, continued) {
+		_, err := w.Write(buf.Bytes())
+		if err != nil {
+			return fmt.Errorf("encoding the document: %w", err)
+		}
+		return nil
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(root); err != nil {
-		return nil, fmt.Errorf("encoding the document: %w", err)
+		return fmt.Errorf("encoding the document: %w", err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encoding the document: %w", err)
+		return fmt.Errorf("encoding the document: %w", err)
 	}
-	return buf.Bytes(), nil
+	out := buf.Bytes()
+	if continued {
+		nl := bytes.IndexByte(out, '\n')
+		if nl < 0 || string(out[:nl]) != name+":" {
+			return fmt.Errorf("encoding the document: unexpected first line %q", out[:max(nl, 0)])
+		}
+		out = out[nl+1:]
+	}
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("encoding the document: %w", err)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,20 +888,7 @@ func encodeValue(v reflect.Value) *yaml.Node {
 		return encodeValue(v.Elem())
 	case reflect.Struct:
 		n := &yaml.Node{Kind: yaml.MappingNode}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if !f.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			fv := v.Field(i)
-			if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
-				continue
-			}
+		for name, fv := range encodedFields(v) {
 			n.Content = append(n.Content, strNode(name), encodeValue(fv))
 		}
 		return n
@@ -850,6 +914,31 @@ func encodeValue(v reflect.Value) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(v.Int(), 10)}
 	}
 	panic(fmt.Sprintf("models: no encoder for %s", v.Type()))
+}
+
+// encodedFields yields the fields of a struct that are written, in struct order, by their
+// yaml names: `omitempty` fields that are empty are left out.
+func encodedFields(v reflect.Value) iter.Seq2[string, reflect.Value] {
+	return func(yield func(string, reflect.Value) bool) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			fv := v.Field(i)
+			if strings.Contains(","+opts+",", ",omitempty,") && isEmptyValue(fv) {
+				continue
+			}
+			if !yield(name, fv) {
+				return
+			}
+		}
+	}
 }
 
 func isEmptyValue(v reflect.Value) bool {

@@ -195,3 +195,25 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// import lists exactly the problems `policy validate` lists, for a document with problems of
+// reading and of meaning and for one with problems of meaning only; nothing is written.
+func TestImportReportsWhatValidateReports(t *testing.T) {
+	meaning := strings.Replace(doc, "team: platform}", "team: plat}", 1)
+	both := strings.Replace(meaning, "version: 1", "version: 1\ncolour: red", 1)
+	for name, body := range map[string]string{"meaning": meaning, "both": both} {
+		t.Run(name, func(t *testing.T) {
+			f := writeFile(t, body)
+			_, _, want := runCLI(t, "policy", "validate", "-f", f)
+			want = strings.ReplaceAll(want, "policy validate", "import")
+			db := storetest.DSN(t, store.KindSQLite)
+			code, _, errs := runCLI(t, "import", "--db", db, "-f", f)
+			if code != 2 || errs != want {
+				t.Errorf("import -f: exit %d:\n%s\nwant\n%s", code, errs, want)
+			}
+			if code, out, _ := runCLI(t, "export", "--db", db); code == 0 && strings.Contains(out, "ci-bot") {
+				t.Errorf("something was written: exit %d\n%s", code, out)
+			}
+		})
+	}
+}

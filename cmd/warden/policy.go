@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/resolver"
@@ -15,7 +16,9 @@ const policyUsage = `usage: warden policy COMMAND [flags]
 
 commands (each reads a policy document with -f FILE, or the live database with --db URL):
   validate -f FILE                 exit 0, or 2 with every problem on stderr
-  access   -f FILE                 effective access of every organization, team and key (JSON)
+  access   -f FILE [--org O] [--team T] [--key K]
+                                   effective access of every organization, team and key, or of
+                                   those selected (JSON, written as it is computed)
   check    -f FILE --key K --server S --tool T [--end-user U] [--agent A] [--explain]
                                    one decision; exit 0 allowed, 1 denied, 2 bad input
   diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
@@ -70,9 +73,14 @@ func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []stri
 	return exitOK
 }
 
-// runPolicyAccess prints the effective access of every organization, team and key.
+// runPolicyAccess prints the effective access of every organization, team and key, or of
+// those --org, --team and --key select.
 func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
 	src := sourceFlags(fs, e)
+	var sel accessSelection
+	fs.Var((*nameList)(&sel.orgs), "org", "print only this organization, its teams and its keys (repeatable)")
+	fs.Var((*nameList)(&sel.teams), "team", "print only this team and its keys (repeatable)")
+	fs.Var((*nameList)(&sel.keys), "key", "print only this key (repeatable)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -80,7 +88,20 @@ func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string
 	if err != nil {
 		return fail(e, "policy access", err)
 	}
-	return writeJSON(e, resolver.Build(doc).AllAccess())
+	if err := writeAccess(e.stdout, resolver.Build(doc), sel); err != nil {
+		return fail(e, "policy access", err)
+	}
+	return exitOK
+}
+
+// nameList is a repeatable flag.
+type nameList []string
+
+func (n *nameList) String() string { return strings.Join(*n, ",") }
+
+func (n *nameList) Set(s string) error {
+	*n = append(*n, s)
+	return nil
 }
 
 // runPolicyCheck prints one decision with its explanation; it exits 0 when allowed, 1 when denied.

@@ -14,8 +14,14 @@ import (
 	"github.com/warden-mcp/warden/models"
 )
 
-// batchSize bounds rows per INSERT and ids per IN list; SQLite allows 32766 parameters.
-const batchSize = 500
+// batchSize bounds ids per IN list and rows per INSERT; SQLite allows 32766 parameters.
+// On Postgres (65535 parameters) an INSERT takes pgBatchSize rows of up to 30 columns: fewer,
+// larger statements save round trips in a 100,000-key import. SQLite gets no faster with
+// larger statements (the pure-Go driver gets much slower), so it keeps batchSize.
+const (
+	batchSize   = 500
+	pgBatchSize = 2000
+)
 
 // KindCounts counts the entities of one kind an import created, updated and deleted.
 type KindCounts struct {
@@ -141,7 +147,15 @@ func (a *applier) commit(summary string) (int64, error) {
 			a.events[i].Summary = summary
 		}
 	}
-	return rev, a.tx.CreateInBatches(a.events, batchSize).Error
+	return rev, a.tx.CreateInBatches(a.events, a.insertBatch()).Error
+}
+
+// insertBatch is how many rows one INSERT writes (see batchSize).
+func (a *applier) insertBatch() int {
+	if a.tx.Dialector.Name() == "postgres" {
+		return pgBatchSize
+	}
+	return batchSize
 }
 
 func (a *applier) setID(kind, name string, id int64) {
@@ -309,7 +323,7 @@ func (a *applier) servers(before, after []models.ServerDoc) error {
 			tools[i] = models.ServerTool{ServerID: row.ID, Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Disabled: disabled[t.Name]}
 		}
 		if len(tools) > 0 {
-			if err := a.tx.CreateInBatches(tools, batchSize).Error; err != nil {
+			if err := a.tx.CreateInBatches(tools, a.insertBatch()).Error; err != nil {
 				return err
 			}
 		}
@@ -386,7 +400,7 @@ func syncSets[D any, M any](a *applier, kind string, before, after []D, parentFK
 			}
 		}
 		if rows := members(id, d); len(rows) > 0 {
-			if err := a.tx.CreateInBatches(rows, batchSize).Error; err != nil {
+			if err := a.tx.CreateInBatches(rows, a.insertBatch()).Error; err != nil {
 				return err
 			}
 		}
@@ -428,7 +442,7 @@ func syncLevels[D any, R any, PR levelRow[R]](a *applier, kind string, before, a
 			base := PR(&rows[i]).Base()
 			base.Name, base.MCPRestricted, base.CreatedAt, base.UpdatedAt = l.name, l.mcp != nil, a.now, a.now
 		}
-		if err := a.tx.CreateInBatches(rows, batchSize).Error; err != nil {
+		if err := a.tx.CreateInBatches(rows, a.insertBatch()).Error; err != nil {
 			return err
 		}
 		for i, p := range c.created {
@@ -458,7 +472,7 @@ func syncLevels[D any, R any, PR levelRow[R]](a *applier, kind string, before, a
 		entries = append(entries, a.entries(kind, a.st.id(kind, l.name), l.mcp, l.deny)...)
 	}
 	if len(entries) > 0 {
-		if err := a.tx.CreateInBatches(entries, batchSize).Error; err != nil {
+		if err := a.tx.CreateInBatches(entries, a.insertBatch()).Error; err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,10 @@
 package gen
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 
 	"github.com/warden-mcp/warden/models"
@@ -235,4 +238,32 @@ func (g *gen) deny() []string {
 		out = append(out, g.tool())
 	}
 	return out
+}
+
+// ChangeOrganization changes the organization named org in place and nothing else: it flips
+// its blocked flag and denies one more tool of the first server. It is the "one organization
+// changed" of the re-import and diff measurements.
+func ChangeOrganization(d *models.Document, org string) error {
+	o := d.Organization(org)
+	if o == nil {
+		return fmt.Errorf("no organization %q", org)
+	}
+	if len(d.Servers) == 0 || len(d.Servers[0].Tools) == 0 {
+		return fmt.Errorf("no tool to deny")
+	}
+	o.Blocked = !o.Blocked
+	o.DenyTools = append(o.DenyTools, d.Servers[0].Name+"/"+d.Servers[0].Tools[len(d.Servers[0].Tools)-1].Name)
+	return nil
+}
+
+// WriteJSON writes d as an indented JSON policy document (JSON is YAML, so `warden` reads it),
+// the form of the large documents measured in README "Speed".
+func WriteJSON(w io.Writer, d *models.Document) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
