@@ -1,0 +1,263 @@
+package resolver
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/warden-mcp/warden/models"
+)
+
+// Access review: who may call a tool and why, and which held tools go unused. Both read the
+// compiled sets the gateway decides with, so a review can never disagree with enforcement.
+
+// PathStep is one level of a holder's chain that restricts, with what in its mcp block grants
+// the tool. Every restricting level must grant it (the chain intersects them), so the steps
+// together are the path that grants it.
+type PathStep struct {
+	Level LevelKind `json:"level"`
+	Name  string    `json:"name"`
+	// Via is "bound" for a key's bound agent.
+	Via string `json:"via,omitempty"`
+	// From are the sources granting the tool at this level (server, access group, tool list,
+	// toolset); whole-catalogue sources a tool list replaces are left out, granting nothing.
+	From []GrantSource `json:"from"`
+}
+
+// ToolHolder is an organization, team or key that may call one tool, with the path that
+// grants it.
+type ToolHolder struct {
+	Kind         PrincipalKind `json:"kind"`
+	Name         string        `json:"name"`
+	Organization string        `json:"organization,omitempty"`
+	Team         string        `json:"team,omitempty"`
+	// Path lists the restricting levels in chain order; empty when Public.
+	Path []PathStep `json:"path"`
+	// Public: no level of the chain restricts, so the public server grants the tool.
+	Public bool `json:"public,omitempty"`
+}
+
+// ToolHolders are every principal that may call one tool, each kind sorted by name.
+type ToolHolders struct {
+	Server        string       `json:"server"`
+	Tool          string       `json:"tool"`
+	Organizations []ToolHolder `json:"organizations"`
+	Teams         []ToolHolder `json:"teams"`
+	Keys          []ToolHolder `json:"keys"`
+}
+
+// WhoCanCall lists the organizations, teams and keys that may call server/tool (a key with
+// its bound agent, without naming an end user), with the path that grants it. False when the
+// tool is not in the server's catalogue (unknown, or disabled: nobody may call it).
+func (s *Snapshot) WhoCanCall(server, tool string) (ToolHolders, bool) {
+	out := ToolHolders{Server: server, Tool: tool, Organizations: []ToolHolder{}, Teams: []ToolHolder{}, Keys: []ToolHolder{}}
+	pair, ok := s.w.cat.pair[toolKey{server, tool}]
+	if !ok {
+		return out, false
+	}
+	sv, ti := int32(pair>>32), int32(uint32(pair))
+	// Organizations and teams are the first steps of many keys' paths: each is worked out once.
+	orgSteps := make(map[int32][]PathStep)
+	teamSteps := make(map[int32][]PathStep)
+	orgPath := func(i int32) []PathStep {
+		if i < 0 {
+			return nil
+		}
+		p, ok := orgSteps[i]
+		if !ok {
+			p = s.steps(nil, []chainLevel{s.orgLevel(i)}, sv, ti)
+			orgSteps[i] = p
+		}
+		return p
+	}
+	teamPath := func(i int32) []PathStep {
+		if i < 0 {
+			return nil
+		}
+		p, ok := teamSteps[i]
+		if !ok {
+			p = s.steps(nil, []chainLevel{s.teamLevel(i)}, sv, ti)
+			teamSteps[i] = p
+		}
+		return p
+	}
+	for i := range s.orgs {
+		o := &s.orgs[i]
+		if o.final.has(sv, ti) {
+			path := orgPath(int32(i))
+			out.Organizations = append(out.Organizations, ToolHolder{Kind: KindOrganization, Name: o.name, Path: path, Public: len(path) == 0})
+		}
+	}
+	for i := range s.teams {
+		t := &s.teams[i]
+		if t.final.has(sv, ti) {
+			path := append(slices.Clip(orgPath(t.org)), teamPath(int32(i))...)
+			out.Teams = append(out.Teams, ToolHolder{Kind: KindTeam, Name: t.name, Organization: s.orgName(t.org),
+				Path: path, Public: len(path) == 0})
+		}
+	}
+	for i := range s.keys {
+		k := &s.keys[i]
+		if !k.final.has(sv, ti) {
+			continue
+		}
+		path := append(slices.Clip(orgPath(k.org)), teamPath(k.team)...)
+		own := []chainLevel{{kind: LevelKey, name: k.name(), l: k.level, mcp: k.doc.MCP}}
+		if k.doc.Agent != "" && k.agent >= 0 {
+			own = append(own, s.agentLevel(k.doc.Agent, k.agent, "bound"))
+		}
+		path = s.steps(path, own, sv, ti)
+		out.Keys = append(out.Keys, ToolHolder{Kind: KindKey, Name: k.name(), Organization: s.orgName(k.org),
+			Team: s.teamName(k.team), Path: path, Public: len(path) == 0})
+	}
+	for _, list := range [][]ToolHolder{out.Organizations, out.Teams, out.Keys} {
+		slices.SortFunc(list, func(a, b ToolHolder) int { return cmp.Compare(a.Name, b.Name) })
+	}
+	return out, true
+}
+
+// steps appends to path a step for every level of levels that restricts.
+func (s *Snapshot) steps(path []PathStep, levels []chainLevel, sv, ti int32) []PathStep {
+	for _, cl := range levels {
+		if cl.l.grant == nil || cl.mcp == nil {
+			continue
+		}
+		path = append(path, PathStep{Level: cl.kind, Name: cl.name, Via: cl.via, From: s.toolSources(cl.mcp, sv, ti)})
+	}
+	return path
+}
+
+// toolSources are the parts of an mcp block that grant tool ti of server sv, exactly as grant
+// compiles them: servers and access groups grant the whole catalogue unless the block's tool
+// list for the server replaces them; toolsets add to either.
+func (s *Snapshot) toolSources(p *models.MCPPermission, sv, ti int32) []GrantSource {
+	name := s.w.cat.names[sv]
+	var out []GrantSource
+	if list, listed := p.Tools[name]; listed {
+		tool := s.w.cat.tools[sv][ti]
+		if slices.Contains(list, tool) {
+			out = append(out, GrantSource{Kind: SourceToolList})
+		}
+	} else {
+		if slices.Contains(p.Servers, name) {
+			out = append(out, GrantSource{Kind: SourceServer, Name: name})
+		}
+		for _, g := range p.AccessGroups {
+			if slices.Contains(s.w.groups[g], sv) {
+				out = append(out, GrantSource{Kind: SourceAccessGroup, Name: g})
+			}
+		}
+	}
+	for _, ts := range p.Toolsets {
+		if t := s.w.toolsets[ts]; t != nil && t.has(sv, ti) {
+			out = append(out, GrantSource{Kind: SourceToolset, Name: ts})
+		}
+	}
+	return out
+}
+
+// UnusedGrant is a key or team and the tools it may call that went unused in a window.
+type UnusedGrant struct {
+	Kind         PrincipalKind `json:"kind"`
+	Name         string        `json:"name"`
+	Organization string        `json:"organization,omitempty"`
+	Team         string        `json:"team,omitempty"`
+	// Holds is how many tools it may call; Count how many of them went unused.
+	Holds  int    `json:"holds"`
+	Count  int    `json:"unused_count"`
+	Unused Access `json:"unused"`
+}
+
+// Usage says which tools each key called: key name → its called tools. A team's usage is its
+// keys' together.
+type Usage map[string]Access
+
+// UnusedAccess lists the keys and the teams holding tools they did not use, largest first
+// (most unused tools, then name). A team counts a tool used when any of its keys used it.
+func (s *Snapshot) UnusedAccess(used Usage) (keys, teams []UnusedGrant) {
+	cat := s.w.cat
+	// Unused keys mostly share a final set (the interner makes equal sets one): a key without
+	// usage costs one map lookup.
+	whole := map[*tset]Access{}
+	unused := func(t *tset, called func(server, tool string) bool, any bool) (Access, int) {
+		if !any {
+			a, ok := whole[t]
+			if !ok {
+				a = cat.access(t)
+				whole[t] = a
+			}
+			return a, t.n
+		}
+		a, n := Access{}, 0
+		for i := 0; i < t.ns; i++ {
+			sv := t.server(i)
+			for _, tool := range cat.toolNames(sv, t.words(i)) {
+				if !called(cat.names[sv], tool) {
+					a[cat.names[sv]] = append(a[cat.names[sv]], tool)
+					n++
+				}
+			}
+		}
+		return a, n
+	}
+	teamUsed := make(map[int32][]Access)
+	for i := range s.keys {
+		k := &s.keys[i]
+		u, any := used[k.name()]
+		if any && k.team >= 0 {
+			teamUsed[k.team] = append(teamUsed[k.team], u)
+		}
+		if k.final.empty() {
+			continue
+		}
+		a, n := unused(k.final, u.Has, any)
+		if n > 0 {
+			keys = append(keys, UnusedGrant{Kind: KindKey, Name: k.name(), Organization: s.orgName(k.org),
+				Team: s.teamName(k.team), Holds: k.final.n, Count: n, Unused: a})
+		}
+	}
+	for i := range s.teams {
+		t := &s.teams[i]
+		if t.final.empty() {
+			continue
+		}
+		us := teamUsed[int32(i)]
+		a, n := unused(t.final, func(server, tool string) bool {
+			for _, u := range us {
+				if u.Has(server, tool) {
+					return true
+				}
+			}
+			return false
+		}, len(us) > 0)
+		if n > 0 {
+			teams = append(teams, UnusedGrant{Kind: KindTeam, Name: t.name, Organization: s.orgName(t.org),
+				Holds: t.final.n, Count: n, Unused: a})
+		}
+	}
+	largest := func(a, b UnusedGrant) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name))
+	}
+	slices.SortFunc(keys, largest)
+	slices.SortFunc(teams, largest)
+	return keys, teams
+}
+
+// ToolsChanged reports whether the tools request r's key may use (with r's end user and agent;
+// r's server and tool are ignored) differ between two snapshots: whether an MCP client of that
+// key should refresh its tool list. A key, or an agent, that one of them does not know counts as
+// changed.
+func ToolsChanged(before, after *Snapshot, r Request) bool {
+	cb, errB := before.resolve(&r)
+	ca, errA := after.resolve(&r)
+	if errB != nil || errA != nil {
+		return (errB == nil) != (errA == nil)
+	}
+	b, a := before.chainResult(cb), after.chainResult(ca)
+	if a == b {
+		return false
+	}
+	if sameIDSpace(before.w.cat, after.w.cat) {
+		return !sameSet(b, a)
+	}
+	return !before.w.cat.access(b).Equal(after.w.cat.access(a))
+}
