@@ -128,30 +128,5 @@ type DecisionFilter struct {
 
 // ListDecisions returns decision log rows matching f, newest first.
 func (s *Store) ListDecisions(ctx context.Context, f DecisionFilter) ([]models.Decision, error) {
-	q := s.db.WithContext(ctx).Model(&models.Decision{}).Order("id DESC")
-	if !f.Since.IsZero() {
-		q = q.Where("at >= ?", f.Since.UTC())
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("at < ?", f.Until.UTC())
-	}
-	for _, c := range [...]struct{ col, v string }{
-		{"kind", f.Kind}, {"key_name", f.Key}, {"end_user", f.EndUser}, {"agent", f.Agent}, {"server", f.Server}, {"tool", f.Tool},
-	} {
-		if c.v != "" {
-			q = q.Where(c.col+" = ?", c.v)
-		}
-	}
-	if f.Allowed != nil {
-		q = q.Where("allowed = ?", *f.Allowed)
-	}
-	if f.BeforeID > 0 {
-		q = q.Where("id < ?", f.BeforeID)
-	}
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	var out []models.Decision
-	err := q.Limit(f.Limit).Find(&out).Error
-	return out, err
+	return s.QueryDecisions(ctx, DecisionQuery{DecisionFilter: f})
 }
