@@ -51,6 +51,15 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
 	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
 
+	// Access review (read-only): who can call a tool, access held but unused, the decision log.
+	// The .csv paths download what Accept: text/csv gets.
+	access := &handlers.Access{Store: d.Store, State: console}
+	r.GET("/access/tools", access.Tools)
+	r.GET("/access/tools.csv", access.Tools)
+	r.GET("/access/unused", access.Unused)
+	r.GET("/access/unused.csv", access.Unused)
+	r.GET("/decisions", (&handlers.Decisions{Store: d.Store, State: console}).List)
+
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,

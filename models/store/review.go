@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/warden-mcp/warden/models"
@@ -99,13 +100,21 @@ type DecisionQuery struct {
 	// DecidedBy filters on what decided ("allowed" selects the allowed rows, whose decided_by
 	// is empty); "" does not filter.
 	DecidedBy string
+	// AfterID pages forwards (towards newer rows): only rows with a larger id, the page
+	// nearest to it. Rows still come newest first.
+	AfterID int64
 }
 
 // QueryDecisions returns a page of decision log rows, newest first (keyset paging on the id:
-// pass the last id of the previous page as BeforeID).
+// pass the last id of the previous page as BeforeID, or the first as AfterID for the newer page).
 func (s *Store) QueryDecisions(ctx context.Context, q DecisionQuery) ([]models.Decision, error) {
 	f := q.DecisionFilter
-	db := s.db.WithContext(ctx).Model(&models.Decision{}).Order("id DESC")
+	db := s.db.WithContext(ctx).Model(&models.Decision{})
+	if q.AfterID > 0 {
+		db = db.Where("id > ?", q.AfterID).Order("id ASC")
+	} else {
+		db = db.Order("id DESC")
+	}
 	if !f.Since.IsZero() {
 		db = db.Where("at >= ?", f.Since.UTC())
 	}
@@ -136,6 +145,11 @@ func (s *Store) QueryDecisions(ctx context.Context, q DecisionQuery) ([]models.D
 		f.Limit = 100
 	}
 	var out []models.Decision
-	err := db.Limit(f.Limit).Find(&out).Error
-	return out, err
+	if err := db.Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	if q.AfterID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
 }
