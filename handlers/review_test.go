@@ -224,7 +224,7 @@ func TestUnusedPage(t *testing.T) {
 		call(now.Add(-time.Hour), "ci-bot", "github", "create_issue", true, ""),
 		call(now.Add(-time.Hour), "ci-bot", "github", "list_issues", true, ""),
 		call(now.Add(-time.Hour), "ci-bot", "jira", "search", true, ""),
-		call(now.Add(-time.Hour), "ci-bot", "github", "=cmd", false, "key"), // refused: not a use
+		call(now.Add(-time.Hour), "ci-bot", "github", "=cmd", false, "key"),            // refused: not a use
 		call(now.Add(-40*24*time.Hour), "frontend", "github", "list_issues", true, ""), // outside 30 days
 		call(now.Add(-2*time.Hour), "frontend", "jira", "search", true, ""),
 	)
@@ -282,8 +282,11 @@ func TestUnusedPage(t *testing.T) {
 		t.Errorf("CSV:\n%q\nwant\n%q", rows, want)
 	}
 	var j struct {
-		Days  int
-		Keys  []struct{ Name string; Unused map[string][]string }
+		Days int
+		Keys []struct {
+			Name   string
+			Unused map[string][]string
+		}
 		Teams []struct{ Name string }
 	}
 	if err := json.Unmarshal(a.getAs(t, "/access/unused?days=7", "application/json", 200).Body.Bytes(), &j); err != nil {
