@@ -242,10 +242,11 @@ func (s *Snapshot) UnusedAccess(used Usage) (keys, teams []UnusedGrant) {
 	return keys, teams
 }
 
-// ToolsChanged reports whether the tools request r's key may use (with r's end user and agent;
-// r's server and tool are ignored) differ between two snapshots: whether an MCP client of that
-// key should refresh its tool list. A key, or an agent, that one of them does not know counts as
-// changed.
+// ToolsChanged reports whether the tools request r's key may use (with r's end user and agent)
+// differ between two snapshots: whether an MCP client of that key should refresh its tool list.
+// When r names a server only that server's tools are compared (a session relayed to one
+// server lists only its tools); r's tool is ignored. A key, or an agent, that one snapshot
+// knows and the other does not counts as changed.
 func ToolsChanged(before, after *Snapshot, r Request) bool {
 	cb, errB := before.resolve(&r)
 	ca, errA := after.resolve(&r)
@@ -256,8 +257,12 @@ func ToolsChanged(before, after *Snapshot, r Request) bool {
 	if a == b {
 		return false
 	}
-	if sameIDSpace(before.w.cat, after.w.cat) {
+	if r.Server == "" && sameIDSpace(before.w.cat, after.w.cat) {
 		return !sameSet(b, a)
 	}
-	return !before.w.cat.access(b).Equal(after.w.cat.access(a))
+	ab, aa := before.w.cat.access(b), after.w.cat.access(a)
+	if r.Server != "" {
+		return !slices.Equal(ab[r.Server], aa[r.Server])
+	}
+	return !ab.Equal(aa)
 }

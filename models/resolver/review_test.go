@@ -158,6 +158,9 @@ func TestToolsChanged(t *testing.T) {
 		{Request{Key: "ci-bot"}, false},
 		{Request{Key: "ci-bot", Agent: "helper"}, false},
 		{Request{Key: "gone"}, false},
+		// web's change swaps github/list_issues for jira/create_ticket: both servers change.
+		{Request{Key: "frontend", Server: "github"}, true},
+		{Request{Key: "frontend", Server: "docs"}, false},
 	} {
 		if got := ToolsChanged(s, after, tc.r); got != tc.want {
 			t.Errorf("ToolsChanged(%+v) = %v, want %v", tc.r, got, tc.want)
@@ -245,10 +248,14 @@ func TestPropertyReview(t *testing.T) {
 		sa := Build(after)
 		for _, k := range withDangling(poolKeys, "kx") {
 			for _, ag := range []string{"", "a0", "ax"} {
-				r := Request{Key: k, Agent: ag}
+				r := Request{Key: k, Agent: ag, Server: rapid.SampledFrom([]string{"", "s0", "s1"}).Draw(t, "server")}
 				b, errB := s.KeyAccessFor(r)
 				a, errA := sa.KeyAccessFor(r)
-				want := (errA == nil) != (errB == nil) || (errA == nil && !a.Equal(b))
+				differ := !a.Equal(b)
+				if r.Server != "" {
+					differ = !slices.Equal(a[r.Server], b[r.Server])
+				}
+				want := (errA == nil) != (errB == nil) || (errA == nil && differ)
 				if got := ToolsChanged(s, sa, r); got != want {
 					t.Fatalf("ToolsChanged(%+v) = %v: before %s (%v), after %s (%v)", r, got, b, errB, a, errA)
 				}
