@@ -108,7 +108,7 @@ func TestAccessReviewInBrowser(t *testing.T) {
 	first := stepValue(t, ctx, "read the first id", chromedp.Evaluate[string](`document.querySelector('[data-testid=decision-row]').dataset.id`))
 	step(t, ctx, "page older", chromedp.Focus(`[data-testid=older-page]`), chromedp.KeyEvent(kb.Enter))
 	waitFor(t, ctx, "page older (wait)", `document.querySelector('[data-testid=decision-row]').dataset.id !== `+jsString(first)+
-			` && document.querySelector('[data-testid=newer-page]') !== null`)
+		` && document.querySelector('[data-testid=newer-page]') !== null`)
 
 	// From the unused list, the draft link opens ci-bot's settings with its unused tools named.
 	step(t, ctx, "open unused access", chromedp.Navigate(srv.URL+"/access/unused"), chromedp.WaitVisible(`[data-testid=unused-row][data-name=ci-bot]`))

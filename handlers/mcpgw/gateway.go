@@ -10,8 +10,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
