@@ -240,7 +240,7 @@ func (h *Access) Unused(c *gin.Context) {
 		var rows [][]string
 		for _, g := range slices.Concat(keys, teams) {
 			rows = append(rows, []string{string(g.Kind), g.Name, g.Organization, g.Team, strconv.Itoa(g.Holds),
-				strconv.Itoa(g.Count), strings.Join(toolPaths(g.Unused), " ")})
+				strconv.Itoa(g.Count), strings.Join(toolPaths(g.Unused()), " ")})
 		}
 		writeCSV(c, "unused-access-"+strconv.Itoa(days)+"d.csv",
 			[]string{"kind", "name", "organization", "team", "holds", "unused", "unused_tools"}, rows)
@@ -264,7 +264,7 @@ func (h *Access) Unused(c *gin.Context) {
 		},
 	}
 	for _, g := range shown {
-		tools := toolPaths(g.Unused)
+		tools := toolPaths(g.Unused())
 		r := views.UnusedRow{Kind: string(g.Kind), Name: g.Name, Organization: g.Organization, Team: g.Team,
 			Holds: g.Holds, Count: g.Count, Tools: tools[:min(len(tools), unusedChips)], More: max(len(tools)-unusedChips, 0),
 			DraftURL: draftURL(g.Kind, g.Name, tools)}

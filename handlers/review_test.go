@@ -420,3 +420,27 @@ func refusal(t *testing.T, a *app, path string) string {
 	}
 	return text(parse(t, w), "error-message")
 }
+
+// Who can call pages its keys (a tool may have 100,000 holders); CSV and JSON give them all.
+func TestWhoCanCallPaged(t *testing.T) {
+	a := newApp(t, store.KindSQLite, manyKeys(250))
+	const path = "/access/tools?server=github&tool=list_issues"
+	_, d := a.get(t, path, false, 200)
+	got := names(d, "holder-key")
+	if len(got) != 100 || got[0] != "key-000" || got[99] != "key-099" {
+		t.Fatalf("page 1: %d keys, %v…", len(got), got[:min(len(got), 3)])
+	}
+	if href := d.Find(`[data-testid="next-page"]`).AttrOr("href", ""); href != "/access/tools?page=2&server=github&tool=list_issues" {
+		t.Errorf("next page link %q", href)
+	}
+	if got := text(d, "holder-status"); !strings.HasPrefix(got, "Keys 1–100 of 250 ") {
+		t.Errorf("status %q", got)
+	}
+	_, d = a.get(t, path+"&page=3", true, 200)
+	if got := names(d, "holder-key"); len(got) != 50 || got[0] != "key-200" || d.Find(`[data-testid="next-page"]`).Length() != 0 {
+		t.Errorf("page 3: %d keys from %v", len(got), got[:min(len(got), 1)])
+	}
+	if rows := readCSV(t, a.getAs(t, path, "text/csv", 200)); len(rows) != 1+1+1+250 {
+		t.Errorf("CSV rows %d, want header, acme, platform and 250 keys", len(rows))
+	}
+}

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 
 	"github.com/warden-mcp/warden/models"
@@ -162,9 +163,24 @@ type UnusedGrant struct {
 	Organization string        `json:"organization,omitempty"`
 	Team         string        `json:"team,omitempty"`
 	// Holds is how many tools it may call; Count how many of them went unused.
-	Holds  int    `json:"holds"`
-	Count  int    `json:"unused_count"`
-	Unused Access `json:"unused"`
+	Holds int `json:"holds"`
+	Count int `json:"unused_count"`
+	// rest are the unused tools, made an Access only when asked (Unused): a page shows a
+	// hundred of 100,000 rows.
+	rest *tset
+	cat  *catalogue
+}
+
+// Unused are the tools that went unused.
+func (g UnusedGrant) Unused() Access { return g.cat.access(g.rest) }
+
+// MarshalJSON writes the grant with its unused tools ("unused": {SERVER: [TOOL, ...]}).
+func (g UnusedGrant) MarshalJSON() ([]byte, error) {
+	type plain UnusedGrant
+	return json.Marshal(struct {
+		plain
+		Unused Access `json:"unused"`
+	}{plain(g), g.Unused()})
 }
 
 // Usage says which tools each key called: key name → its called tools. A team's usage is its
@@ -173,65 +189,50 @@ type Usage map[string]Access
 
 // UnusedAccess lists the keys and the teams holding tools they did not use, largest first
 // (most unused tools, then name). A team counts a tool used when any of its keys used it.
+// Usage naming tools outside the catalogue counts for nothing.
 func (s *Snapshot) UnusedAccess(used Usage) (keys, teams []UnusedGrant) {
 	cat := s.w.cat
-	// Unused keys mostly share a final set (the interner makes equal sets one): a key without
-	// usage costs one map lookup.
-	whole := map[*tset]Access{}
-	unused := func(t *tset, called func(server, tool string) bool, any bool) (Access, int) {
-		if !any {
-			a, ok := whole[t]
+	b := newBuilder(s.w)
+	// Usage compiled to sets, so unused = held minus used is word arithmetic; the interner
+	// makes equal sets one.
+	toSet := func(a Access) *tset {
+		for srv, tools := range a {
+			sv, ok := cat.idx[srv]
 			if !ok {
-				a = cat.access(t)
-				whole[t] = a
+				continue
 			}
-			return a, t.n
-		}
-		a, n := Access{}, 0
-		for i := 0; i < t.ns; i++ {
-			sv := t.server(i)
-			for _, tool := range cat.toolNames(sv, t.words(i)) {
-				if !called(cat.names[sv], tool) {
-					a[cat.names[sv]] = append(a[cat.names[sv]], tool)
-					n++
+			for _, t := range tools {
+				if id, ok := cat.toolIdx[sv][t]; ok {
+					b.d.set(sv, id)
 				}
 			}
 		}
-		return a, n
+		return b.d.emit(b.in)
 	}
-	teamUsed := make(map[int32][]Access)
+	teamUsed := make(map[int32]*tset)
 	for i := range s.keys {
 		k := &s.keys[i]
-		u, any := used[k.name()]
-		if any && k.team >= 0 {
-			teamUsed[k.team] = append(teamUsed[k.team], u)
+		var u *tset
+		if a, ok := used[k.name()]; ok {
+			u = toSet(a)
+			if k.team >= 0 {
+				if t, ok := teamUsed[k.team]; ok {
+					teamUsed[k.team] = b.in.union(t, u)
+				} else {
+					teamUsed[k.team] = u
+				}
+			}
 		}
-		if k.final.empty() {
-			continue
-		}
-		a, n := unused(k.final, u.Has, any)
-		if n > 0 {
+		if rest := b.in.subtract(k.final, u); !rest.empty() {
 			keys = append(keys, UnusedGrant{Kind: KindKey, Name: k.name(), Organization: s.orgName(k.org),
-				Team: s.teamName(k.team), Holds: k.final.n, Count: n, Unused: a})
+				Team: s.teamName(k.team), Holds: k.final.n, Count: rest.n, rest: rest, cat: cat})
 		}
 	}
 	for i := range s.teams {
 		t := &s.teams[i]
-		if t.final.empty() {
-			continue
-		}
-		us := teamUsed[int32(i)]
-		a, n := unused(t.final, func(server, tool string) bool {
-			for _, u := range us {
-				if u.Has(server, tool) {
-					return true
-				}
-			}
-			return false
-		}, len(us) > 0)
-		if n > 0 {
+		if rest := b.in.subtract(t.final, teamUsed[int32(i)]); !rest.empty() {
 			teams = append(teams, UnusedGrant{Kind: KindTeam, Name: t.name, Organization: s.orgName(t.org),
-				Holds: t.final.n, Count: n, Unused: a})
+				Holds: t.final.n, Count: rest.n, rest: rest, cat: cat})
 		}
 	}
 	largest := func(a, b UnusedGrant) int {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver/gen"
 	"pgregory.net/rapid"
 )
 
@@ -125,7 +126,7 @@ func TestUnusedAccess(t *testing.T) {
 		"nobody":   {"github": {"list_issues"}}, // a key that is gone counts for nothing
 	})
 	line := func(g UnusedGrant) string {
-		return string(g.Kind) + " " + g.Name + " " + strconv.Itoa(g.Count) + "/" + strconv.Itoa(g.Holds) + " " + g.Unused.String()
+		return string(g.Kind) + " " + g.Name + " " + strconv.Itoa(g.Count) + "/" + strconv.Itoa(g.Holds) + " " + g.Unused().String()
 	}
 	var got []string
 	for _, g := range slices.Concat(keys, teams) {
@@ -230,10 +231,10 @@ func TestPropertyReview(t *testing.T) {
 		}
 		got := map[string]Access{}
 		for _, g := range slices.Concat(keys, teams) {
-			if g.Count != g.Unused.Count() {
-				t.Fatalf("%s %s: count %d of %s", g.Kind, g.Name, g.Count, g.Unused)
+			if g.Count != g.Unused().Count() {
+				t.Fatalf("%s %s: count %d of %s", g.Kind, g.Name, g.Count, g.Unused())
 			}
-			got[string(g.Kind)+" "+g.Name] = g.Unused
+			got[string(g.Kind)+" "+g.Name] = g.Unused()
 		}
 		if len(got) != len(want) {
 			t.Fatalf("unused %v, want %v", got, want)
@@ -404,4 +405,48 @@ func grantsAlone(doc *models.Document, p *models.MCPPermission, f GrantSource, s
 		Keys: []models.KeyDoc{{Name: "probe", MCP: probe}}}
 	a, _ := Build(d).KeyAccess("probe")
 	return a.Has(server, tool)
+}
+
+// BenchmarkWhoCanCall: the holders of one tool, with their paths, at 100,000 keys.
+func BenchmarkWhoCanCall(b *testing.B) {
+	doc, cfg := largeDoc()
+	s := Build(doc)
+	// A tool of a public server many chains reach, and one few reach.
+	for _, srv := range []string{gen.ServerName(0), gen.ServerName(cfg.Servers - 1)} {
+		sc, _ := s.Server(srv)
+		tool := sc.Tools[0]
+		b.Run(srv, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				h, _ := s.WhoCanCall(srv, tool)
+				n = len(h.Keys)
+			}
+			b.ReportMetric(float64(n), "keys")
+		})
+	}
+}
+
+// BenchmarkUnusedAccess: every key's and team's unused tools at 100,000 keys, a tenth of the keys
+// having used some tools.
+func BenchmarkUnusedAccess(b *testing.B) {
+	doc, _ := largeDoc()
+	s := Build(doc)
+	used := Usage{}
+	for i, k := range s.Keys() {
+		if i%10 == 0 {
+			a, _ := s.KeyAccess(k)
+			u := Access{}
+			for srv, tools := range a {
+				u[srv] = tools[:(len(tools)+1)/2]
+			}
+			used[k] = u
+		}
+	}
+	b.ResetTimer()
+	var nk int
+	for b.Loop() {
+		keys, _ := s.UnusedAccess(used)
+		nk = len(keys)
+	}
+	b.ReportMetric(float64(nk), "keys")
 }
