@@ -57,19 +57,7 @@ func TestAccessReviewInBrowser(t *testing.T) {
 		for _, pg := range reviewPages {
 			name := vp.name + " " + pg.name
 			step(t, ctx, "open "+name, chromedp.Navigate(srv.URL+pg.path), chromedp.WaitVisible(pg.ready))
-			widths := stepValue(t, ctx, "measure "+name, chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`))
-			if widths[0] > widths[1] {
-				wide := stepValue(t, ctx, "find what sticks out on "+name, chromedp.Evaluate[[]string](stickOutJS))
-				t.Errorf("%s is %d px wide in a %d px window; sticking out:\n%s", name, widths[0], widths[1], strings.Join(wide, "\n"))
-			}
-			if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
-				t.Errorf("accessibility violations on %s:\n%s", name, strings.Join(v, "\n"))
-			}
-			checkScrollRegionsReachable(t, ctx, name)
-			shot := stepValue(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
-			if err := os.WriteFile(artifact(t, "review-"+vp.name+"-"+pg.name+".png"), shot, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			checkLayout(t, ctx, axe, name, pg.path, "review-"+vp.name+"-"+pg.name+".png")
 		}
 	}
 
