@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
@@ -31,6 +32,8 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolsets", "/toolsets", `[data-testid=toolset-list]`},
 	{"access-groups", "/access-groups", `[data-testid=group-list]`},
 	{"audit", "/audit", `[data-testid=audit-list]`},
+	{"account", "/account", `[data-testid=create-token]`},
+	{"users", "/users", `[data-testid=create-user]`},
 	{"error", "/nope", `main h1`},
 }
 
@@ -73,8 +76,9 @@ func TestConsoleAtPhoneAndLaptopWidthsInBrowser(t *testing.T) {
 		need(t, "axe-core", "run npm ci in web/testdata/axe")
 	}
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	for _, vp := range []struct {
 		name          string
@@ -178,6 +182,7 @@ func TestMixedScriptMarkInBrowser(t *testing.T) {
 	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String()})
 	srv.Start()
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the server page on a phone",
 		chromedp.EmulateViewport(390, 844),

@@ -12,55 +12,75 @@ import (
 	"github.com/warden-mcp/warden/static"
 )
 
-// routes is the one place that lists every URL Warden serves.
-func routes(r *gin.Engine, d Deps) {
+// routes is the one place that lists every URL Warden serves, each with who may use it (see
+// access; TestRouteRoles holds every route to its rule).
+func routes(r *gin.Engine, d Deps) map[string]access {
 	health := &handlers.Health{Store: d.Store, State: d.State}
 	var console handlers.PolicyState = d.State
 	if d.console != nil {
 		console = d.console
 	}
+	auth := d.auth()
+	rt := &router{e: r, auth: auth, rules: map[string]access{}}
 	orgs := &handlers.Orgs{Store: d.Store, State: console}
 
+	// Gin's StaticFS registers GET and HEAD, and answers a missing file with the console's 404.
 	r.StaticFS("/static", filesOnly{http.FS(static.FS)})
+	rt.rules["GET /static/*filepath"], rt.rules["HEAD /static/*filepath"] = public, public
 	// Pages link their icon; this answers what browsers ask for unprompted (a JSON answer open
 	// in a tab, say).
-	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
-	r.GET("/healthz", health.Show)
+	rt.get("/favicon.ico", public, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
+	rt.get("/healthz", public, health.Show)
 	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+		rt.get("/metrics", public, gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
-	// The console opens on the organizations, where MCP access is decided.
-	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
 
-	r.GET("/orgs", orgs.List)
-	r.GET("/orgs/:org/settings", orgs.Settings)
-	r.POST("/orgs/:org/settings/preview", orgs.Preview)
-	r.POST("/orgs/:org/settings", orgs.Save)
-	r.POST("/orgs/:org/settings/rebase", orgs.Rebase)
-	r.POST("/orgs/:org/settings/why", orgs.Why)
-	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
+	// Sign-in, one's own account, and the admins' users page.
+	account, users := &handlers.Account{Store: d.Store, Auth: auth}, &handlers.Users{Store: d.Store}
+	rt.get("/login", guest, auth.LoginPage)
+	rt.post("/login", guest, auth.Login)
+	rt.post("/logout", signedIn, auth.Logout)
+	rt.get("/account", signedIn, account.Show)
+	rt.post("/account/password", signedIn, account.ChangePassword)
+	rt.post("/account/tokens", signedIn, account.CreateToken)
+	rt.post("/account/tokens/:id/revoke", signedIn, account.RevokeToken)
+	rt.get("/users", admin, users.List)
+	rt.post("/users", admin, users.Create)
+	rt.post("/users/:name/delete", admin, users.Delete)
+
+	// The console opens on the organizations, where MCP access is decided.
+	rt.get("/", signedIn, func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
+
+	rt.get("/orgs", signedIn, orgs.List)
+	rt.get("/orgs/:org/settings", signedIn, orgs.Settings)
+	rt.post("/orgs/:org/settings/preview", signedIn, orgs.Preview)
+	rt.post("/orgs/:org/settings", writer, orgs.Save)
+	rt.post("/orgs/:org/settings/rebase", writer, orgs.Rebase)
+	rt.post("/orgs/:org/settings/why", signedIn, orgs.Why)
+	rt.get("/orgs/:org/settings/tool-limit/:server", signedIn, orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
 	keyPages, serverPages := &handlers.Keys{State: console}, &handlers.Servers{State: console}
-	r.GET("/teams", (&handlers.Teams{State: console}).List)
-	r.GET("/keys", keyPages.List)
-	r.GET("/keys/:key", keyPages.Show)
-	r.GET("/servers", serverPages.List)
-	r.GET("/servers/:server", serverPages.Show)
-	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
-	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
-	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
+	rt.get("/teams", signedIn, (&handlers.Teams{State: console}).List)
+	rt.get("/keys", signedIn, keyPages.List)
+	rt.get("/keys/:key", signedIn, keyPages.Show)
+	rt.get("/servers", signedIn, serverPages.List)
+	rt.get("/servers/:server", signedIn, serverPages.Show)
+	rt.get("/toolsets", signedIn, (&handlers.Toolsets{State: console}).List)
+	rt.get("/access-groups", signedIn, (&handlers.Groups{State: console}).List)
+	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List)
 
 	// Access review (read-only): who can call a tool, access held but unused, the decision log.
 	// The .csv paths download what Accept: text/csv gets.
 	access := &handlers.Access{Store: d.Store, State: console}
-	r.GET("/access/tools", access.Tools)
-	r.GET("/access/tools.csv", access.Tools)
-	r.GET("/access/unused", access.Unused)
-	r.GET("/access/unused.csv", access.Unused)
-	r.GET("/decisions", (&handlers.Decisions{Store: d.Store, State: console}).List)
+	rt.get("/access/tools", signedIn, access.Tools)
+	rt.get("/access/tools.csv", signedIn, access.Tools)
+	rt.get("/access/unused", signedIn, access.Unused)
+	rt.get("/access/unused.csv", signedIn, access.Unused)
+	rt.get("/decisions", signedIn, (&handlers.Decisions{Store: d.Store, State: console}).List)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
+	// They authenticate every request by its key secret, never by a console session.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
 			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
@@ -71,11 +91,12 @@ func routes(r *gin.Engine, d Deps) {
 		// the gateway's body budget, so unauthenticated callers hold at most one key's share.
 		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(),
 			MaxBodyBytes: min(d.Limits.maxBody(), handlers.DefaultMaxCheckBody), Bodies: gw.BodyBudget()}
-		r.Any("/mcp", gw.Aggregate)
-		r.Any("/mcp/:server", gw.Server)
-		r.POST("/api/v1/check", api.Check)
-		r.GET("/api/v1/access", api.Access)
+		rt.any("/mcp", public, gw.Aggregate)
+		rt.any("/mcp/:server", public, gw.Server)
+		rt.post("/api/v1/check", public, api.Check)
+		rt.get("/api/v1/access", public, api.Access)
 	}
+	return rt.rules
 }
 
 // filesOnly serves the files of a file system and none of its directories: a directory is not

@@ -125,7 +125,10 @@ func TestListChangedAfterSaveTypeScriptClient(t *testing.T) {
 			form := url.Values{"mode": {"limit"}, "servers": {"gosrv"}, "limit_server": {"gosrv"}, "tool": {"gosrv/add"},
 				"loaded_revision": {strconv.FormatInt(rev, 10)}, "preview_revision": {strconv.FormatInt(rev, 10)}}
 			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := client.PostForm(srv.URL+"/orgs/acme/settings", form)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orgs/acme/settings", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(storetest.Admin(t, st))
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
