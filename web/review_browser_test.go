@@ -48,6 +48,8 @@ func TestAccessReviewInBrowser(t *testing.T) {
 	if err := st.InsertDecisions(context.Background(), ds); err != nil {
 		t.Fatal(err)
 	}
+	// Reading the review needs no more than a viewer's role.
+	signIn(t, ctx, srv, st, "vera", models.RoleViewer)
 
 	for _, vp := range []struct {
 		name          string
