@@ -114,6 +114,7 @@ func (h *Keys) Show(c *gin.Context) {
 		ExpiresAt:    k.ExpiresAt,
 		MCP:          k.MCP, DenyTools: k.DenyTools,
 		Summary: accessSummary(a), Access: accessRows(a), Explanation: ex.Lines(),
+		CallsURL: decisionsURL(name, "", ""),
 	}
 	if t, ok := expiry(k); ok && !t.After(now) {
 		p.Expired = true

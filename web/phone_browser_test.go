@@ -107,22 +107,30 @@ func TestConsoleAtPhoneAndLaptopWidthsInBrowser(t *testing.T) {
 					chromedp.WaitVisible(`details.why[open] [data-testid=why-after] [data-testid=explain-line]`),
 				)
 			}
-			widths := stepValue(t, ctx, "measure "+name, chromedp.Evaluate[[]int64](
-				`[document.documentElement.scrollWidth, window.innerWidth]`))
-			if widths[0] > widths[1] {
-				wide := stepValue(t, ctx, "find what sticks out on "+name, chromedp.Evaluate[[]string](stickOutJS))
-				t.Errorf("%s (%s) is %d px wide in a %d px window: %d px too wide; sticking out:\n%s\n%s",
-					name, pg.path, widths[0], widths[1], widths[0]-widths[1], strings.Join(wide, "\n"), dumpPage(t, ctx, "too wide "+name))
-			}
-			if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
-				t.Errorf("accessibility violations on %s (%s):\n%s", name, pg.path, strings.Join(v, "\n"))
-			}
-			checkScrollRegionsReachable(t, ctx, name)
-			shot := stepValue(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
-			if err := os.WriteFile(artifact(t, "width-"+vp.name+"-"+pg.name+".png"), shot, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			checkLayout(t, ctx, axe, name, pg.path, "width-"+vp.name+"-"+pg.name+".png")
 		}
+	}
+}
+
+// checkLayout checks the page the tab shows: nothing wider than the window (a wide table scrolls
+// inside its own region), no serious or critical axe violation, every scrolling region reachable
+// with Tab; and saves a screenshot as the artifact shot.
+func checkLayout(t *testing.T, ctx context.Context, axe []byte, name, path, shot string) {
+	t.Helper()
+	widths := stepValue(t, ctx, "measure "+name, chromedp.Evaluate[[]int64](
+		`[document.documentElement.scrollWidth, window.innerWidth]`))
+	if widths[0] > widths[1] {
+		wide := stepValue(t, ctx, "find what sticks out on "+name, chromedp.Evaluate[[]string](stickOutJS))
+		t.Errorf("%s (%s) is %d px wide in a %d px window: %d px too wide; sticking out:\n%s\n%s",
+			name, path, widths[0], widths[1], widths[0]-widths[1], strings.Join(wide, "\n"), dumpPage(t, ctx, "too wide "+name))
+	}
+	if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {
+		t.Errorf("accessibility violations on %s (%s):\n%s", name, path, strings.Join(v, "\n"))
+	}
+	checkScrollRegionsReachable(t, ctx, name)
+	png := stepValue(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(artifact(t, shot), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -70,6 +70,11 @@ var wantRules = func() map[string]access {
 		"GET /guards/:guard":                         signedIn,
 		"POST /guards/:guard":                        admin,
 		"POST /guards/:guard/delete":                 admin,
+		"GET /access/tools":                          signedIn,
+		"GET /access/tools.csv":                      signedIn,
+		"GET /access/unused":                         signedIn,
+		"GET /access/unused.csv":                     signedIn,
+		"GET /decisions":                             signedIn,
 	}
 	for _, p := range []string{"/mcp", "/mcp/:server"} {
 		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "HEAD", "OPTIONS", "DELETE", "CONNECT", "TRACE"} {

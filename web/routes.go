@@ -91,6 +91,14 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	policyAPI := &handlers.PolicyAPI{Store: d.Store}
 	rt.get("/api/v1/policy", signedIn, policyAPI.Export)
 	rt.post("/api/v1/policy", admin, policyAPI.Import)
+	// Access review (read-only): who can call a tool, access held but unused, the decision log.
+	// The .csv paths download what Accept: text/csv gets.
+	access := &handlers.Access{Store: d.Store, State: console}
+	rt.get("/access/tools", signedIn, access.Tools)
+	rt.get("/access/tools.csv", signedIn, access.Tools)
+	rt.get("/access/unused", signedIn, access.Unused)
+	rt.get("/access/unused.csv", signedIn, access.Unused)
+	rt.get("/decisions", signedIn, (&handlers.Decisions{Store: d.Store, State: console}).List)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	// They authenticate every request by its key secret, never by a console session.

@@ -55,6 +55,8 @@ type aggSession struct {
 	closed bool
 	// progress maps the progress tokens of calls in flight to their request contexts.
 	progress sync.Map
+	// seen is what the session's tool list was last computed for (listchanged.go).
+	seen seenTools
 }
 
 // upstreamConn is one upstream session of an aggregate session.
@@ -68,10 +70,12 @@ func newAggregator(g *Gateway, timeout time.Duration, perKey int) *aggregator {
 	a := &aggregator{g: g, timeout: timeout, sessions: map[*mcp.ServerSession]*aggSession{}, open: map[string]bool{},
 		owners: map[string]string{}, perKey: perKey, held: map[string]int{}, pending: map[string]int{}}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "warden", Title: "Warden MCP gateway", Version: "1"}, &mcp.ServerOptions{
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		// listChanged: a change of the key's access is announced (listchanged.go).
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 		Instructions: "Tools of every MCP server your Warden key may use, named <server>" + Separator + "<tool>.",
 	})
 	srv.AddReceivingMiddleware(a.middleware)
+	srv.AddSendingMiddleware(a.sendingMiddleware)
 	a.handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		SessionTimeout: timeout,
 		// Every request carries a Warden key; Warden is commonly reached through a proxy whose Host
@@ -199,7 +203,11 @@ func (a *aggregator) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			// Track the session from its start, so its binding and its count against the key's
 			// cap end exactly when it closes.
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-				a.session(ss)
+				s := a.session(ss)
+				// From now on a change of the key's tools is announced, listed or not.
+				if pol, pr, err := a.principal(req.GetExtra()); err == nil {
+					s.seen.saw(pr, pol.View.Snapshot)
+				}
 			}
 		case "tools/list":
 			if r, ok := req.(*mcp.ListToolsRequest); ok {
@@ -241,6 +249,7 @@ func (a *aggregator) listTools(ctx context.Context, req *mcp.ListToolsRequest) (
 		return nil, &jsonrpc.Error{Code: CodeForbidden, Message: err.Error()}
 	}
 	sess := a.session(req.Session)
+	sess.seen.saw(pr, pol.View.Snapshot)
 	servers := acc.Servers()
 	lists := make([][]*mcp.Tool, len(servers))
 	var wg sync.WaitGroup

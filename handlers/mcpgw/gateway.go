@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -72,6 +73,9 @@ type Gateway struct {
 	// relayed binds the session ids upstreams issue on /mcp/:server to the keys that opened them.
 	relayed     *relaySessions
 	streamWrite time.Duration
+	// streams are the relayed GET streams; swapMu serialises the handling of view swaps.
+	streams relayStreams
+	swapMu  sync.Mutex
 }
 
 // New returns a gateway.
@@ -103,6 +107,7 @@ func New(cfg Config) *Gateway {
 	relayedPerKey := orDefault(cfg.MaxRelaySessionsPerKey, DefaultMaxRelaySessionsPerKey)
 	g.agg = newAggregator(g, timeout, perKey)
 	g.relayed = newRelaySessions(timeout, relayedPerKey, maxRelayed, time.Now)
+	g.watchViews(cfg.Views)
 	return g
 }
 
@@ -399,7 +404,16 @@ func (x *exchange) relayJSON(resp *http.Response) {
 // When the upstream stream breaks, requests still owed a response get a JSON-RPC error, so a
 // client never waits for an answer that cannot come.
 func (x *exchange) relaySSE(resp *http.Response) {
-	rc := http.NewResponseController(x.w)
+	// A session's GET stream is where the gateway adds its own notifications (listchanged.go):
+	// every write goes through the stream's lock.
+	st := &relayStream{w: x.w}
+	if x.r.Method == http.MethodGet {
+		st.saw(x.pr, x.pol.View.Snapshot)
+		st.server = x.server
+		x.g.streams.add(st)
+		defer x.g.streams.remove(st)
+	}
+	st.mu.Lock()
 	x.w.WriteHeader(resp.StatusCode)
 	out := make([]byte, 0, 4096)
 	for _, l := range x.local {
@@ -408,7 +422,8 @@ func (x *exchange) relaySSE(resp *http.Response) {
 	if len(out) > 0 {
 		x.w.Write(out)
 	}
-	rc.Flush()
+	http.NewResponseController(x.w).Flush()
+	st.mu.Unlock()
 	rd := newSSEReader(resp.Body, x.g.maxEvent)
 	var ev sseEvent
 	dropped := false
@@ -431,8 +446,7 @@ func (x *exchange) relaySSE(resp *http.Response) {
 				}
 			}
 			if len(out) > 0 {
-				x.w.Write(out)
-				rc.Flush()
+				st.write(out)
 			}
 			return
 		}
@@ -447,10 +461,9 @@ func (x *exchange) relaySSE(resp *http.Response) {
 			}
 		}
 		out = appendEvent(out[:0], &ev, repl)
-		if _, err := x.w.Write(out); err != nil {
+		if err := st.write(out); err != nil {
 			return
 		}
-		rc.Flush()
 	}
 }
 

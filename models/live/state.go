@@ -104,6 +104,9 @@ type State struct {
 	// Views swapped in by an incremental refresh and by a full build (for tests).
 	incrementals, fulls atomic.Int64
 
+	swapMu sync.Mutex
+	onSwap []func() // run after every swap, see OnSwap
+
 	hmu       sync.Mutex // guards the fields below
 	degraded  bool
 	lastErr   string
@@ -143,6 +146,16 @@ func (s *State) Load(ctx context.Context) error {
 // save, so the save is enforced before the response returns. On error the previous view stays.
 func (s *State) Refresh(ctx context.Context) error {
 	return s.refresh(ctx)
+}
+
+// OnSwap registers fn to run, in a goroutine of its own, after every swap of the view being
+// enforced: how the gateway tells open MCP sessions that their tool lists changed. fn reads
+// the new view with View; several may run at once, and one may see a view newer than the swap
+// that started it, so fn must compare with what it last saw rather than count on order.
+func (s *State) OnSwap(fn func()) {
+	s.swapMu.Lock()
+	s.onSwap = append(s.onSwap, fn)
+	s.swapMu.Unlock()
 }
 
 // View returns the view to enforce, or an error when there is none or it is stale (see State);
@@ -343,6 +356,11 @@ func (s *State) refresh(ctx context.Context) error {
 		}
 	}
 	prev := s.cur.Swap(&current{view: v, confirmed: confirmed})
+	s.swapMu.Lock()
+	for _, fn := range s.onSwap {
+		go fn()
+	}
+	s.swapMu.Unlock()
 	if how == "incremental" {
 		s.incrementals.Add(1)
 	} else {

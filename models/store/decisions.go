@@ -196,32 +196,24 @@ func (f *DecisionFilter) match(d *models.Decision) bool {
 // of the time range newest first until it has f.Limit rows, then reads the rows the version 3
 // log left (decisions_legacy), which are older than every segment.
 func (s *Store) ListDecisions(ctx context.Context, f DecisionFilter) ([]models.Decision, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
+	return s.QueryDecisions(ctx, DecisionQuery{DecisionFilter: f})
+}
+
+// scanDecisions returns up to limit rows that match, newest first and older than f.BeforeID:
+// it decodes the segments of the time range newest first, then reads the rows the version 3
+// log left (decisions_legacy), which are older than every segment.
+func (s *Store) scanDecisions(ctx context.Context, f DecisionFilter, limit int, match func(*models.Decision) bool) ([]models.Decision, error) {
 	var out []models.Decision
 	below := int64(-1) // segments below this id are still to read; -1: all
 	if f.BeforeID > 0 {
 		below = f.BeforeID>>segmentIDShift + 1
 	}
-	type segment struct {
-		ID      int64
-		FirstAt int64
-		N       int
-		Data    []byte
-	}
-	for len(out) < f.Limit {
-		q := s.db.WithContext(ctx).Table("decisions").Select("id, first_at, n, data").Order("id DESC").Limit(segmentsPerRead)
+	for len(out) < limit {
+		q := s.segmentQuery(ctx, f).Order("id DESC")
 		if below >= 0 {
 			q = q.Where("id < ?", below)
 		}
-		if !f.Since.IsZero() {
-			q = q.Where("last_at >= ?", micros(f.Since))
-		}
-		if !f.Until.IsZero() {
-			q = q.Where("first_at < ?", micros(f.Until))
-		}
-		var segs []segment
+		var segs []segmentRow
 		if err := q.Scan(&segs).Error; err != nil {
 			return nil, err
 		}
@@ -230,8 +222,8 @@ func (s *Store) ListDecisions(ctx context.Context, f DecisionFilter) ([]models.D
 			if err != nil {
 				return nil, err
 			}
-			for i := len(rows) - 1; i >= 0 && len(out) < f.Limit; i-- {
-				if f.match(&rows[i]) {
+			for i := len(rows) - 1; i >= 0 && len(out) < limit; i-- {
+				if f.match(&rows[i]) && match(&rows[i]) {
 					out = append(out, rows[i])
 				}
 			}
@@ -241,15 +233,96 @@ func (s *Store) ListDecisions(ctx context.Context, f DecisionFilter) ([]models.D
 			break
 		}
 	}
-	if len(out) == f.Limit {
-		return out, nil
+	for len(out) < limit {
+		legacy, err := s.listLegacyDecisions(ctx, f, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for i := range legacy {
+			if match(&legacy[i]) {
+				out = append(out, legacy[i])
+			}
+		}
+		if len(legacy) < limit-len(out) || len(legacy) == 0 {
+			break
+		}
+		f.BeforeID = legacy[len(legacy)-1].ID
 	}
-	legacy, err := s.listLegacyDecisions(ctx, f, f.Limit-len(out))
-	return append(out, legacy...), err
+	return out, nil
 }
 
-func (s *Store) listLegacyDecisions(ctx context.Context, f DecisionFilter, limit int) ([]models.Decision, error) {
-	q := s.db.WithContext(ctx).Table("decisions_legacy").Order("id DESC")
+// scanDecisionsAfter returns up to limit rows that match with an id above after, the ones
+// nearest to it, newest first: the page before (newer than) a page of scanDecisions.
+func (s *Store) scanDecisionsAfter(ctx context.Context, f DecisionFilter, after int64, limit int, match func(*models.Decision) bool) ([]models.Decision, error) {
+	var out []models.Decision
+	// Legacy rows are older than every segment: those above after come first.
+	lf := f
+	lf.BeforeID = 0
+	for len(out) < limit {
+		legacy, err := s.listLegacyDecisionsAfter(ctx, lf, after, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		for i := range legacy {
+			if match(&legacy[i]) {
+				out = append(out, legacy[i])
+			}
+		}
+		if len(legacy) == 0 || len(out) >= limit {
+			break
+		}
+		after = legacy[len(legacy)-1].ID
+	}
+	from := after >> segmentIDShift
+	for len(out) < limit {
+		q := s.segmentQuery(ctx, f).Order("id ASC").Where("id >= ?", from)
+		var segs []segmentRow
+		if err := q.Scan(&segs).Error; err != nil {
+			return nil, err
+		}
+		for _, sg := range segs {
+			rows, err := decodeSegment(sg.ID, sg.FirstAt, sg.N, sg.Data)
+			if err != nil {
+				return nil, err
+			}
+			for i := 0; i < len(rows) && len(out) < limit; i++ {
+				if rows[i].ID > after && f.match(&rows[i]) && match(&rows[i]) {
+					out = append(out, rows[i])
+				}
+			}
+			from = sg.ID + 1
+		}
+		if len(segs) < segmentsPerRead {
+			break
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// segmentRow is one stored segment of the decision log.
+type segmentRow struct {
+	ID      int64
+	FirstAt int64
+	N       int
+	Data    []byte
+}
+
+// segmentQuery selects the segments that may hold rows of f's time range, a read's worth.
+func (s *Store) segmentQuery(ctx context.Context, f DecisionFilter) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("decisions").Select("id, first_at, n, data").Limit(segmentsPerRead)
+	if !f.Since.IsZero() {
+		q = q.Where("last_at >= ?", micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("first_at < ?", micros(f.Until))
+	}
+	return q
+}
+
+// legacyQuery selects the version 3 log's rows matching f.
+func (s *Store) legacyQuery(ctx context.Context, f DecisionFilter) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("decisions_legacy")
 	if !f.Since.IsZero() {
 		q = q.Where("at >= ?", f.Since.UTC())
 	}
@@ -266,11 +339,22 @@ func (s *Store) listLegacyDecisions(ctx context.Context, f DecisionFilter, limit
 	if f.Allowed != nil {
 		q = q.Where("allowed = ?", *f.Allowed)
 	}
+	return q
+}
+
+func (s *Store) listLegacyDecisions(ctx context.Context, f DecisionFilter, limit int) ([]models.Decision, error) {
+	q := s.legacyQuery(ctx, f).Order("id DESC")
 	if f.BeforeID > 0 {
 		q = q.Where("id < ?", f.BeforeID)
 	}
 	var out []models.Decision
 	err := q.Limit(limit).Find(&out).Error
+	return out, err
+}
+
+func (s *Store) listLegacyDecisionsAfter(ctx context.Context, f DecisionFilter, after int64, limit int) ([]models.Decision, error) {
+	var out []models.Decision
+	err := s.legacyQuery(ctx, f).Order("id ASC").Where("id > ?", after).Limit(limit).Find(&out).Error
 	return out, err
 }
 

@@ -7,8 +7,12 @@
 //          prompts; print one JSON object with every outcome.
 //   wait   connect, print "ready", wait for a line on stdin, then call echo and print the outcome
 //          (the test kills the upstream in between).
+//   listchanged  connect, list tools and print the outcome so far; then wait for
+//          notifications/tools/list_changed (or a line on stdin, or 30 s), list tools again and
+//          print every outcome with "notified" (the test saves a policy change in between).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const mode = process.argv[2] || "suite";
 const transport = new StreamableHTTPClientTransport(new URL(process.env.MCP_URL), {
@@ -49,6 +53,14 @@ if (mode === "suite" && out.connect.ok !== undefined) {
   const started = Date.now();
   await attempt("after", async () => (await client.callTool({ name: "echo", arguments: { message: "after" } }, undefined, { timeout: 20000 })).content);
   out.afterMillis = Date.now() - started;
+} else if (mode === "listchanged" && out.connect.ok !== undefined) {
+  const changed = new Promise((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve("notified")));
+  await attempt("before", async () => (await client.listTools()).tools.map((t) => t.name));
+  process.stdout.write(JSON.stringify(out) + "\n");
+  const stopped = new Promise((resolve) => process.stdin.once("data", () => resolve("stopped")));
+  const timedOut = new Promise((resolve) => setTimeout(() => resolve("timeout"), 30000));
+  out.notified = (await Promise.race([changed, stopped, timedOut])) === "notified";
+  await attempt("after", async () => (await client.listTools()).tools.map((t) => t.name));
 }
 
 process.stdout.write(JSON.stringify(out) + "\n");
