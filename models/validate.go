@@ -47,33 +47,16 @@ func (d *Document) Validate() Problems {
 		v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
 	}
 	for i := range d.Teams {
-		t := &d.Teams[i]
-		p := indexPath("teams", i)
-		v.principal(p, "team", t.Name, v.teams)
-		if t.Organization != "" {
-			if _, ok := v.orgs[t.Organization]; !ok {
-				v.probs.add(fieldPath(p, "organization"), "unknown organization %q", t.Organization)
-			}
-		}
-		v.mcp(fieldPath(p, "mcp"), t.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), t.DenyTools)
+		v.team(i)
 	}
 	for i := range d.Keys {
 		v.key(i)
 	}
 	for i := range d.EndUsers {
-		u := &d.EndUsers[i]
-		p := indexPath("end_users", i)
-		v.principal(p, "end user", u.Name, v.users)
-		v.mcp(fieldPath(p, "mcp"), u.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), u.DenyTools)
+		v.endUser(i)
 	}
 	for i := range d.Agents {
-		a := &d.Agents[i]
-		p := indexPath("agents", i)
-		v.principal(p, "agent", a.Name, v.agents)
-		v.mcp(fieldPath(p, "mcp"), a.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), a.DenyTools)
+		v.agent(i)
 	}
 	if len(v.probs) == 0 {
 		return nil
@@ -399,6 +382,35 @@ func sortedKeys(m map[string][]string) []string {
 		keys = append(keys, k)
 	}
 	return sortedSet(keys)
+}
+
+func (v *validator) team(i int) {
+	t := &v.d.Teams[i]
+	p := indexPath("teams", i)
+	v.principal(p, "team", t.Name, v.teams)
+	if t.Organization != "" {
+		if _, ok := v.orgs[t.Organization]; !ok {
+			v.probs.add(fieldPath(p, "organization"), "unknown organization %q", t.Organization)
+		}
+	}
+	v.mcp(fieldPath(p, "mcp"), t.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), t.DenyTools)
+}
+
+func (v *validator) endUser(i int) {
+	u := &v.d.EndUsers[i]
+	p := indexPath("end_users", i)
+	v.principal(p, "end user", u.Name, v.users)
+	v.mcp(fieldPath(p, "mcp"), u.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), u.DenyTools)
+}
+
+func (v *validator) agent(i int) {
+	a := &v.d.Agents[i]
+	p := indexPath("agents", i)
+	v.principal(p, "agent", a.Name, v.agents)
+	v.mcp(fieldPath(p, "mcp"), a.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), a.DenyTools)
 }
 
 func (v *validator) key(i int) {
