@@ -85,7 +85,7 @@ func (h *Orgs) load(c *gin.Context) (*live.View, *models.OrganizationDoc, bool) 
 }
 
 // page assembles the settings page and its preview for a draft.
-func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
+func (h *Orgs) page(v *live.View, org string, form views.AccessForm, in draftInput) views.OrgSettingsProps {
 	return views.OrgSettingsProps{
 		Layout:         views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
 		Org:            org,
@@ -124,7 +124,7 @@ func (h *Orgs) ToolLimit(c *gin.Context) {
 	}
 	for _, s := range catalogueOf(v).Servers {
 		if s.Name == c.Param("server") {
-			render(c, http.StatusOK, views.ToolLimit(s, views.OrgForm{Servers: []string{s.Name}}))
+			render(c, http.StatusOK, views.ToolLimit(s, views.AccessForm{Servers: []string{s.Name}}))
 			return
 		}
 	}

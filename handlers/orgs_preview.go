@@ -44,7 +44,7 @@ func (h *Orgs) Preview(c *gin.Context) {
 	if len(p.Preview.Problems) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewPanel(p.Preview))
+	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewFragment(p.Preview))
 }
 
 // noteStale adds to the preview who changed the organization's settings after the form loaded

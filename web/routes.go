@@ -3,6 +3,7 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,15 +42,51 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
-	keyPages, serverPages := &handlers.Keys{State: console}, &handlers.Servers{State: console}
+	public := strings.TrimSuffix(newHostPolicy(d).public.String(), "/")
+	keyPages, serverPages := &handlers.Keys{State: console, Store: d.Store, PublicURL: public}, &handlers.Servers{State: console}
 	r.GET("/teams", (&handlers.Teams{State: console}).List)
 	r.GET("/keys", keyPages.List)
-	r.GET("/keys/:key", keyPages.Show)
+	r.GET("/keys/:name", keyPages.Show)
 	r.GET("/servers", serverPages.List)
 	r.GET("/servers/:server", serverPages.Show)
 	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
 	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
 	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
+
+	// Principals below the organization — teams, keys, end users, agents: created, edited and
+	// deleted through the organization page's preview and save protocol. The lists of teams and
+	// keys are the read-only pages' above.
+	kinds := []struct {
+		path string
+		h    *handlers.Principals
+	}{
+		{"/teams", handlers.NewTeams(d.Store, console)},
+		{"/keys", handlers.NewKeys(d.Store, console)},
+		{"/end-users", handlers.NewEndUsers(d.Store, console)},
+		{"/agents", handlers.NewAgents(d.Store, console)},
+	}
+	for _, k := range kinds {
+		k.h.PublicURL = public
+		switch k.path {
+		case "/end-users", "/agents":
+			r.GET(k.path, k.h.List)
+		}
+		r.GET(k.path+"/new", k.h.New)
+		r.POST(k.path, k.h.Create)
+		r.POST(k.path+"/new/preview", k.h.PreviewNew)
+		r.POST(k.path+"/new/why", k.h.WhyNew)
+		r.GET(k.path+"/new/tool-limit/:server", k.h.ToolLimit)
+		r.GET(k.path+"/:name/settings", k.h.Settings)
+		r.POST(k.path+"/:name/settings/preview", k.h.Preview)
+		r.POST(k.path+"/:name/settings", k.h.Save)
+		r.POST(k.path+"/:name/settings/rebase", k.h.Rebase)
+		r.POST(k.path+"/:name/settings/why", k.h.Why)
+		r.GET(k.path+"/:name/settings/tool-limit/:server", k.h.ToolLimit)
+		r.GET(k.path+"/:name/delete", k.h.DeletePage)
+		r.POST(k.path+"/:name/delete", k.h.Delete)
+	}
+	r.POST("/keys/:name/secret", kinds[1].h.Rotate)
+	r.POST("/keys/:name/revoke", kinds[1].h.Revoke)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {

@@ -295,3 +295,19 @@ func (s *Store) SealPlaintextHeaders(ctx context.Context, actor string) ([]strin
 	}
 	return sealed, nil
 }
+
+// KeySecretPrefix returns the display prefix of the key's current secret ("" when it has
+// none); NotFound if the key does not exist.
+func (s *Store) KeySecretPrefix(ctx context.Context, keyName string) (string, error) {
+	var rows []models.Key
+	if err := s.db.WithContext(ctx).Select("secret_hash", "secret_prefix").Where("name = ?", keyName).Limit(1).Find(&rows).Error; err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", models.Errorf(models.ENotFound, "unknown key %q", keyName)
+	}
+	if rows[0].SecretHash == nil {
+		return "", nil
+	}
+	return rows[0].SecretPrefix, nil
+}
