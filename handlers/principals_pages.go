@@ -89,9 +89,9 @@ func (h *Principals) page(v *live.View, p principal, in draftInput, create bool)
 		title, action, base = "New "+k.one, k.path, k.path+"/new"
 	}
 	props := views.PrincipalSettingsProps{
-		Layout:    views.LayoutProps{Title: title, Nav: k.nav, Revision: v.Revision},
-		Kind:      k.one, Path: k.path, Name: p.Name, Create: create, Action: action, Base: base,
-		Form:      in.form, Blockable: k.blockable, Catalogue: catalogueOf(v), LoadedRevision: in.loaded,
+		Layout: views.LayoutProps{Title: title, Nav: k.nav, Revision: v.Revision},
+		Kind:   k.one, Path: k.path, Name: p.Name, Create: create, Action: action, Base: base,
+		Form: in.form, Blockable: k.blockable, Catalogue: catalogueOf(v), LoadedRevision: in.loaded,
 		Place: views.Placement{Fields: k.fields, Name: p.Name, Organization: p.Organization, Team: p.Team,
 			Agent: p.Agent, ExpiresAt: p.ExpiresAt},
 		FieldProblems: map[string][]string{},

@@ -58,4 +58,3 @@ func lockPolicy(tx *gorm.DB) error {
 	}
 	return tx.Exec("SELECT revision FROM policy_state WHERE id = 1 FOR UPDATE").Error
 }
-

@@ -244,7 +244,7 @@ func dangling(tx *gorm.DB, cur *state, c *PrincipalChange) (string, error) {
 	}
 	refs := []struct {
 		kind, column, child string
-		model           any
+		model               any
 	}{
 		{models.KindOrganization, "organization_id", models.KindTeam, &models.Team{}},
 		{models.KindOrganization, "organization_id", models.KindKey, &models.Key{}},
