@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -80,8 +82,21 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	// Leaving a page with unsaved edits asks first (static/warden.js); the tests leave, as a
+	// person confirming would. dialogs counts the questions, for the tests of the warning.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}) }()
+		}
+	}); err != nil {
+		t.Fatalf("listen to the tab: %v", err)
+	}
 	return ctx
 }
+
+// dialogs counts the JavaScript dialogs (the unsaved-changes question) the tests' tabs opened.
+var dialogs atomic.Int64
 
 // axeSerious injects axe-core and returns every serious or critical violation on the page.
 func axeSerious(t *testing.T, ctx context.Context, axe string) []string {

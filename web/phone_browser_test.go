@@ -31,6 +31,16 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolsets", "/toolsets", `[data-testid=toolset-list]`},
 	{"access-groups", "/access-groups", `[data-testid=group-list]`},
 	{"audit", "/audit", `[data-testid=audit-list]`},
+	{"team-settings", "/teams/platform/settings", `#preview-panel`},
+	{"team-new", "/teams/new", `#preview-panel`},
+	{"team-delete", "/teams/support/delete", `[data-testid=dependants]`},
+	{"key-settings", "/keys/data-pipeline/settings", `#preview-panel`},
+	{"key-new", "/keys/new", `#preview-panel`},
+	{"end-users", "/end-users", `[data-testid=principal-list]`},
+	{"end-user-settings", "/end-users/alice/settings", `#preview-panel`},
+	{"agents", "/agents", `[data-testid=principal-list]`},
+	{"agent-settings", "/agents/triage-agent/settings", `#preview-panel`},
+	{"agent-delete", "/agents/triage-agent/delete", `#preview-panel`},
 	{"error", "/nope", `main h1`},
 }
 
