@@ -191,7 +191,7 @@ func choiceNow(f views.AccessForm, access func(mcp *models.MCPPermission) (resol
 	if len(f.ToolLimits) > 0 {
 		sel.Tools = f.ToolLimits
 	}
-	return views.ChoiceNow{Inherit: words("With Inherit it would get ", nil), Limit: words("With this selection it would get ", sel)}
+	return views.ChoiceNow{Inherit: words("With Inherit it would get ", nil), Limit: words("With this selection it would get ", sel), Selected: f.Limit}
 }
 
 // accessWords is an access in a few words: "3 servers · 27 tools (github, jira, docs)".

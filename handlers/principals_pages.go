@@ -171,7 +171,7 @@ func (h *Principals) preview(v *live.View, p principal, in draftInput, create bo
 // requestLevelNow says what an end user or agent adds under each choice: such a level grants
 // nothing by itself, it caps the key a call is made with.
 func (h *Principals) requestLevelNow(v *live.View, p principal, f views.AccessForm) views.ChoiceNow {
-	n := views.ChoiceNow{Inherit: "With Inherit, calls naming " + p.Name + " get what their key gets."}
+	n := views.ChoiceNow{Inherit: "With Inherit, calls naming " + p.Name + " get what their key gets.", Selected: f.Limit}
 	sel := selectionOf(f)
 	if sel.IsEmpty() {
 		n.Limit = "With this selection, calls naming " + p.Name + " get no MCP access."

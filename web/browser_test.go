@@ -196,7 +196,7 @@ func dumpPage(t *testing.T, ctx context.Context, stepName string) string {
 // preview swaps in is that of the draft the form held when its request left. A draft is the form
 // as it would be posted, less the fields the panel itself carries (its revision).
 const watchPreviewJS = `(() => {
-	const form = document.getElementById('org-settings');
+	const form = document.querySelector('form[data-settings]');
 	const draft = () => {
 		const panel = document.getElementById('preview-panel');
 		const own = new Set(panel ? Array.from(panel.querySelectorAll('[name]'), e => e.name) : []);
