@@ -22,18 +22,10 @@ func (h *Orgs) Preview(c *gin.Context) {
 		return
 	}
 	in := parseDraft(c, org.Name, false)
-	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
-		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
-		probs := in.problems
-		var diff resolver.DiffResult
-		if len(probs) == 0 {
-			diff, _, probs = h.diff(v, in.org)
-		}
-		if len(probs) > 0 {
-			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+	if previewJSON(c, v.Revision, in.problems, func() (resolver.DiffResult, models.Problems) {
+		d, _, probs := h.diff(v, in.org)
+		return d, probs
+	}) {
 		return
 	}
 	p := h.page(v, org.Name, in.form, in)
@@ -107,4 +99,23 @@ func (h *Orgs) Why(c *gin.Context) {
 		p.After = []string{"The draft has problems; see the preview."}
 	}
 	render(c, http.StatusOK, views.Why(p))
+}
+
+// previewJSON answers a preview request asking for JSON, and reports whether it did: scripts
+// get the resolver's diff itself, as `warden policy diff` prints it, or the draft's problems
+// (the form's, else diff's) with 422.
+func previewJSON(c *gin.Context, rev int64, problems models.Problems, diff func() (resolver.DiffResult, models.Problems)) bool {
+	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) != gin.MIMEJSON {
+		return false
+	}
+	var d resolver.DiffResult
+	if len(problems) == 0 {
+		d, problems = diff()
+	}
+	if len(problems) > 0 {
+		c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": rev, "problems": problems})
+		return true
+	}
+	c.JSON(http.StatusOK, gin.H{"revision": rev, "principals": d.Principals, "summary": d.Summary})
+	return true
 }

@@ -50,15 +50,8 @@ func (h *Orgs) Save(c *gin.Context) {
 	switch {
 	case err == nil:
 	case errors.As(err, &conflict):
-		// The 409 page shows the current settings; when they cannot be read, that failure is
-		// the answer (a 503 or 500), not the conflict, which the person could not act on.
-		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
-			fail(c, rerr)
-			return
-		}
-		fresh, verr := h.State.View()
-		if verr != nil {
-			fail(c, verr)
+		fresh, ok := freshView(c, h.State)
+		if !ok {
 			return
 		}
 		p := h.page(fresh, org.Name, in.form, in)
@@ -218,4 +211,21 @@ func conflictOf(subject, base, formID string, draft models.OrganizationDoc, e *m
 func orgLevel(js string) (models.OrganizationDoc, bool) {
 	var d models.OrganizationDoc
 	return d, js != "" && json.Unmarshal([]byte(js), &d) == nil
+}
+
+// freshView refreshes the state and returns its view, for a page answering a refused save with
+// the current settings. When they cannot be read, that failure is the answer (a 503 or 500),
+// not the conflict, which the person could not act on; it answers the request itself and
+// returns false then.
+func freshView(c *gin.Context, state PolicyState) (*live.View, bool) {
+	if err := state.Refresh(c.Request.Context()); err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	v, err := state.View()
+	if err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	return v, true
 }

@@ -186,13 +186,8 @@ func (h *Principals) Delete(c *gin.Context) {
 	})
 	if err != nil {
 		if models.ErrorCode(err) == models.EConflict {
-			if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
-				fail(c, rerr)
-				return
-			}
-			fresh, verr := h.State.View()
-			if verr != nil {
-				fail(c, verr)
+			fresh, ok := freshView(c, h.State)
+			if !ok {
 				return
 			}
 			if q, ok := h.kind.find(fresh.Doc, p.Name); ok {

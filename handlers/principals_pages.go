@@ -256,17 +256,10 @@ func (h *Principals) PreviewNew(c *gin.Context) {
 
 func (h *Principals) previewDraft(c *gin.Context, v *live.View, name string, create bool) {
 	in, p := h.parse(c, name, create, false)
-	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
-		probs := in.problems
-		var diff resolver.DiffResult
-		if len(probs) == 0 {
-			diff, _, probs = h.diff(v, p, create)
-		}
-		if len(probs) > 0 {
-			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+	if previewJSON(c, v.Revision, in.problems, func() (resolver.DiffResult, models.Problems) {
+		d, _, probs := h.diff(v, p, create)
+		return d, probs
+	}) {
 		return
 	}
 	props := h.page(v, p, in, create)
@@ -362,13 +355,8 @@ func (h *Principals) commit(c *gin.Context, v *live.View, cur, p principal, in d
 	switch {
 	case err == nil:
 	case errors.As(err, &conflict):
-		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
-			fail(c, rerr)
-			return
-		}
-		fresh, verr := h.State.View()
-		if verr != nil {
-			fail(c, verr)
+		fresh, ok := freshView(c, h.State)
+		if !ok {
 			return
 		}
 		props := h.page(fresh, p, in, create)

@@ -26,11 +26,7 @@ func (cur *Document) ValidateChange(put *Document, removed map[string][]string) 
 	v := validator{d: merged}
 	v.index()
 	for i := range put.Organizations {
-		o := &merged.Organizations[i]
-		p := indexPath("organizations", i)
-		v.principal(p, "organization", o.Name, v.orgs)
-		v.mcp(fieldPath(p, "mcp"), o.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
+		v.organization(i)
 	}
 	for i := range put.Teams {
 		v.team(i)

@@ -40,11 +40,7 @@ func (d *Document) Validate() Problems {
 	v.accessGroups()
 	v.toolsets()
 	for i := range d.Organizations {
-		o := &d.Organizations[i]
-		p := indexPath("organizations", i)
-		v.principal(p, "organization", o.Name, v.orgs)
-		v.mcp(fieldPath(p, "mcp"), o.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
+		v.organization(i)
 	}
 	for i := range d.Teams {
 		v.team(i)
@@ -382,6 +378,14 @@ func sortedKeys(m map[string][]string) []string {
 		keys = append(keys, k)
 	}
 	return sortedSet(keys)
+}
+
+func (v *validator) organization(i int) {
+	o := &v.d.Organizations[i]
+	p := indexPath("organizations", i)
+	v.principal(p, "organization", o.Name, v.orgs)
+	v.mcp(fieldPath(p, "mcp"), o.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
 }
 
 func (v *validator) team(i int) {
