@@ -364,3 +364,45 @@ func TestPrincipalsPostgres(t *testing.T) {
 		t.Fatalf("team: %+v", tm)
 	}
 }
+
+func TestPrincipalPagesEscapeAndEmpty(t *testing.T) {
+	a := newApp(t, store.KindSQLite, "version: 1\nservers:\n  - {name: docs, public: true, tools: [lookup]}\n")
+	for _, path := range []string{"/teams", "/keys", "/end-users", "/agents"} {
+		d := parse(t, a.do(t, "GET", path, nil, false))
+		if got := text(d, "empty-start"); !strings.Contains(got, "Create one") || !strings.Contains(got, "warden import") {
+			t.Errorf("%s empty state: %q", path, got)
+		}
+	}
+	// A hostile value in the URL renders as text.
+	w := a.do(t, "GET", "/keys/new?team=%3Cscript%3Ealert(1)%3C/script%3E%22", nil, false)
+	if w.Code != 200 || strings.Contains(w.Body.String(), "<script>alert") || !strings.Contains(w.Body.String(), "&lt;script&gt;alert(1)") {
+		t.Errorf("the team parameter is not escaped: %d", w.Code)
+	}
+	f := formAt(t, a, "/keys/new", "principal-settings")
+	f.Set("name", `<script>"x"`)
+	w = a.do(t, "POST", "/keys", f, false)
+	if w.Code != 422 || strings.Contains(w.Body.String(), `<script>"x"`) || !strings.Contains(text(parse(t, w), "problem-name"), "invalid key name") {
+		t.Errorf("a hostile name: %d %s", w.Code, text(parse(t, w), "problem-name"))
+	}
+}
+
+// The organization page names its choices by what they do, and Why? marks the lines that change.
+func TestOrgPageSaysWhatSettingsDo(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	d := parse(t, a.do(t, "GET", "/orgs/acme/settings", nil, false))
+	if !strings.Contains(d.Text(), "Inherit — this level adds no limit") || !strings.Contains(text(d, "choice-inherit-now"), "docs") {
+		t.Errorf("org choices: %q", text(d, "choice-inherit-now"))
+	}
+	f := draft("1")
+	f.Set("kind", "key")
+	f.Set("name", "deploy")
+	w := a.do(t, "POST", "/orgs/acme/settings/why", f, true)
+	wd := parse(t, w)
+	if wd.Find(`[data-testid="why-after"] .line.changed.added`).Length() == 0 || wd.Find(`[data-testid="why-before"] .line.changed.removed`).Length() == 0 {
+		t.Errorf("Why? marks no changed line: %s", w.Body)
+	}
+	// Unchanged lines are not marked.
+	if wd.Find(`[data-testid="why-after"] .line:not(.changed)`).Length() == 0 {
+		t.Errorf("every line is marked changed")
+	}
+}
