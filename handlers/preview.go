@@ -150,7 +150,7 @@ func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
 	p.Now = choiceNow(in.form, func(mcp *models.MCPPermission) (resolver.Access, bool) {
 		o := in.org
 		o.MCP = mcp
-		return v.Snapshot.WithOrganization(o).OrganizationAccess(o.Name)
+		return v.Snapshot.OrganizationAccessAs(o)
 	})
 	return p
 }

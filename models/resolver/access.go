@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/warden-mcp/warden/models"
 )
 
 // Access is what a principal may use: server name -> sorted tool names. Servers without tools
@@ -343,4 +345,17 @@ func (s *Snapshot) teamName(i int32) string {
 		return ""
 	}
 	return s.teams[i].name
+}
+
+// OrganizationAccessAs is what the organization named org.Name would be allowed with org's
+// settings instead of its own: only that level is computed, none of its teams and keys, so a
+// settings page can say what each MCP choice gives without deriving a snapshot. False if there
+// is no such organization.
+func (s *Snapshot) OrganizationAccessAs(org models.OrganizationDoc) (Access, bool) {
+	if _, ok := s.orgIdx[org.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	st := b.apply(b.initial, b.level(org.MCP, org.DenyTools))
+	return s.w.cat.access(b.result(st, org.Blocked)), true
 }
