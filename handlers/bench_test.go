@@ -68,7 +68,7 @@ func BenchmarkOrgSettings(b *testing.B) {
 	v, _ := state.View()
 	teams, keys := len(v.Snapshot.OrganizationTeams(big.Name)), len(v.Snapshot.OrganizationKeys(big.Name))
 	b.Logf("%s has %d teams and %d keys", big.Name, teams, keys)
-	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+	h := storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(b, st))
 
 	// The draft: limit the organization to its first access group and toolset only, and deny one
 	// more tool; a change that reaches most of its teams and keys.

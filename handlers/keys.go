@@ -100,7 +100,7 @@ func (h *Keys) Show(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	name := c.Param("name")
+	name := c.Param("key")
 	info, ok := v.Snapshot.KeyInfo(name)
 	k := findKey(v.Doc, name)
 	if !ok || k == nil {

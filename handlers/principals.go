@@ -42,6 +42,8 @@ type principalKind struct {
 	kind string // models.KindTeam, ...
 	// path is the kind's URL ("/teams"); one and many name it in prose; title in headings.
 	path, one, many, title, nav string
+	// param is the name of the URL parameter naming one ("team": /teams/:team/settings).
+	param string
 	// fields are the form's placement fields (besides the access ones); blockable: the kind
 	// has a blocked flag.
 	fields    []string
@@ -125,6 +127,7 @@ func (p principal) key() models.KeyDoc {
 // Kinds of principal with settings pages.
 var (
 	teamKind = &principalKind{
+		param: "team",
 		kind: models.KindTeam, path: "/teams", one: "team", many: "teams", title: "Team", nav: "teams",
 		fields: []string{"organization"}, blockable: true,
 		find: func(d *models.Document, name string) (principal, bool) {
@@ -141,6 +144,7 @@ var (
 		below:  func(p principal) string { return "team " + p.Name + " and every key of it" },
 	}
 	keyKind = &principalKind{
+		param: "key",
 		kind: models.KindKey, path: "/keys", one: "key", many: "keys", title: "Key", nav: "keys",
 		fields: []string{"organization", "team", "agent", "expires_at"}, blockable: true,
 		find: func(d *models.Document, name string) (principal, bool) {
@@ -157,6 +161,7 @@ var (
 		below:  func(p principal) string { return "key " + p.Name },
 	}
 	endUserKind = &principalKind{
+		param: "user",
 		kind: models.KindEndUser, path: "/end-users", one: "end user", many: "end users", title: "End user", nav: "end-users",
 		find: func(d *models.Document, name string) (principal, bool) {
 			for i := range d.EndUsers {
@@ -177,6 +182,7 @@ var (
 		below:  func(p principal) string { return "every call made on behalf of " + p.Name },
 	}
 	agentKind = &principalKind{
+		param: "agent",
 		kind: models.KindAgent, path: "/agents", one: "agent", many: "agents", title: "Agent", nav: "agents",
 		find: func(d *models.Document, name string) (principal, bool) {
 			for i := range d.Agents {
@@ -227,6 +233,9 @@ func NewEndUsers(st *store.Store, state PolicyState) *Principals {
 func NewAgents(st *store.Store, state PolicyState) *Principals {
 	return &Principals{Store: st, State: state, kind: agentKind}
 }
+
+// Param is the name of the URL parameter that names one principal of the kind.
+func (h *Principals) Param() string { return h.kind.param }
 
 // settingsURL is a principal's settings page.
 func (k *principalKind) settingsURL(name string) string { return k.path + "/" + name + "/settings" }

@@ -23,9 +23,9 @@ func (h *Principals) load(c *gin.Context) (*live.View, principal, bool) {
 		fail(c, err)
 		return nil, principal{}, false
 	}
-	p, ok := h.kind.find(v.Doc, c.Param("name"))
+	p, ok := h.kind.find(v.Doc, c.Param(h.kind.param))
 	if !ok {
-		notFound(c, h.kind.one, c.Param("name"))
+		notFound(c, h.kind.one, c.Param(h.kind.param))
 		return nil, principal{}, false
 	}
 	return v, p, true
@@ -522,9 +522,9 @@ func (h *Principals) ToolLimit(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if c.Param("name") != "" {
-		if _, ok := h.kind.find(v.Doc, c.Param("name")); !ok {
-			notFound(c, h.kind.one, c.Param("name"))
+	if c.Param(h.kind.param) != "" {
+		if _, ok := h.kind.find(v.Doc, c.Param(h.kind.param)); !ok {
+			notFound(c, h.kind.one, c.Param(h.kind.param))
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"encoding/json"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -188,3 +189,5 @@ func explainClass(i int, line string) string {
 	}
 	return "line level"
 }
+
+func queryEscape(s string) string { return url.QueryEscape(s) }

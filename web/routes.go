@@ -13,82 +13,106 @@ import (
 	"github.com/warden-mcp/warden/static"
 )
 
-// routes is the one place that lists every URL Warden serves.
-func routes(r *gin.Engine, d Deps) {
+// routes is the one place that lists every URL Warden serves, each with who may use it (see
+// access; TestRouteRoles holds every route to its rule).
+func routes(r *gin.Engine, d Deps) map[string]access {
 	health := &handlers.Health{Store: d.Store, State: d.State}
 	var console handlers.PolicyState = d.State
 	if d.console != nil {
 		console = d.console
 	}
+	auth := d.auth()
+	rt := &router{e: r, auth: auth, rules: map[string]access{}}
 	orgs := &handlers.Orgs{Store: d.Store, State: console}
 
+	// Gin's StaticFS registers GET and HEAD, and answers a missing file with the console's 404.
 	r.StaticFS("/static", filesOnly{http.FS(static.FS)})
+	rt.rules["GET /static/*filepath"], rt.rules["HEAD /static/*filepath"] = public, public
 	// Pages link their icon; this answers what browsers ask for unprompted (a JSON answer open
 	// in a tab, say).
-	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
-	r.GET("/healthz", health.Show)
+	rt.get("/favicon.ico", public, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
+	rt.get("/healthz", public, health.Show)
 	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+		rt.get("/metrics", public, gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
-	// The console opens on the organizations, where MCP access is decided.
-	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
 
-	r.GET("/orgs", orgs.List)
-	r.GET("/orgs/:org/settings", orgs.Settings)
-	r.POST("/orgs/:org/settings/preview", orgs.Preview)
-	r.POST("/orgs/:org/settings", orgs.Save)
-	r.POST("/orgs/:org/settings/rebase", orgs.Rebase)
-	r.POST("/orgs/:org/settings/why", orgs.Why)
-	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
+	// Sign-in, one's own account, and the admins' users page.
+	account, users := &handlers.Account{Store: d.Store, Auth: auth}, &handlers.Users{Store: d.Store}
+	rt.get("/login", guest, auth.LoginPage)
+	rt.post("/login", guest, auth.Login)
+	rt.post("/logout", signedIn, auth.Logout)
+	rt.get("/account", signedIn, account.Show)
+	rt.post("/account/password", signedIn, account.ChangePassword)
+	rt.post("/account/tokens", signedIn, account.CreateToken)
+	rt.post("/account/tokens/:id/revoke", signedIn, account.RevokeToken)
+	rt.get("/users", admin, users.List)
+	rt.post("/users", admin, users.Create)
+	rt.post("/users/:name/delete", admin, users.Delete)
+
+	// The console opens on the organizations, where MCP access is decided.
+	rt.get("/", signedIn, func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
+
+	rt.get("/orgs", signedIn, orgs.List)
+	rt.get("/orgs/:org/settings", signedIn, orgs.Settings)
+	rt.post("/orgs/:org/settings/preview", signedIn, orgs.Preview)
+	rt.post("/orgs/:org/settings", writer, orgs.Save)
+	rt.post("/orgs/:org/settings/rebase", writer, orgs.Rebase)
+	rt.post("/orgs/:org/settings/why", signedIn, orgs.Why)
+	rt.get("/orgs/:org/settings/tool-limit/:server", signedIn, orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
-	public := strings.TrimSuffix(newHostPolicy(d).public.String(), "/")
-	keyPages, serverPages := &handlers.Keys{State: console, Store: d.Store, PublicURL: public}, &handlers.Servers{State: console}
-	r.GET("/teams", (&handlers.Teams{State: console}).List)
-	r.GET("/keys", keyPages.List)
-	r.GET("/keys/:name", keyPages.Show)
-	r.GET("/servers", serverPages.List)
-	r.GET("/servers/:server", serverPages.Show)
-	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
-	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
-	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
+	publicURL := strings.TrimSuffix(newHostPolicy(d).public.String(), "/")
+	keyPages, serverPages := &handlers.Keys{State: console, Store: d.Store, PublicURL: publicURL}, &handlers.Servers{State: console}
+	rt.get("/teams", signedIn, (&handlers.Teams{State: console}).List)
+	rt.get("/keys", signedIn, keyPages.List)
+	rt.get("/keys/:key", signedIn, keyPages.Show)
+	rt.get("/servers", signedIn, serverPages.List)
+	rt.get("/servers/:server", signedIn, serverPages.Show)
+	rt.get("/toolsets", signedIn, (&handlers.Toolsets{State: console}).List)
+	rt.get("/access-groups", signedIn, (&handlers.Groups{State: console}).List)
+	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List)
 
 	// Principals below the organization — teams, keys, end users, agents: created, edited and
 	// deleted through the organization page's preview and save protocol. The lists of teams and
-	// keys are the read-only pages' above.
+	// keys are the read-only pages' above. Teams and keys are written by an organization's
+	// org_admins (the handlers narrow to the organizations involved); end users, which belong
+	// to no organization, and agents, which can reach any, by admins.
 	kinds := []struct {
-		path string
-		h    *handlers.Principals
+		path  string
+		h     *handlers.Principals
+		write access
 	}{
-		{"/teams", handlers.NewTeams(d.Store, console)},
-		{"/keys", handlers.NewKeys(d.Store, console)},
-		{"/end-users", handlers.NewEndUsers(d.Store, console)},
-		{"/agents", handlers.NewAgents(d.Store, console)},
+		{"/teams", handlers.NewTeams(d.Store, console), writer},
+		{"/keys", handlers.NewKeys(d.Store, console), writer},
+		{"/end-users", handlers.NewEndUsers(d.Store, console), admin},
+		{"/agents", handlers.NewAgents(d.Store, console), admin},
 	}
 	for _, k := range kinds {
-		k.h.PublicURL = public
+		k.h.PublicURL = publicURL
+		one := k.path + "/:" + k.h.Param()
 		switch k.path {
 		case "/end-users", "/agents":
-			r.GET(k.path, k.h.List)
+			rt.get(k.path, signedIn, k.h.List)
 		}
-		r.GET(k.path+"/new", k.h.New)
-		r.POST(k.path, k.h.Create)
-		r.POST(k.path+"/new/preview", k.h.PreviewNew)
-		r.POST(k.path+"/new/why", k.h.WhyNew)
-		r.GET(k.path+"/new/tool-limit/:server", k.h.ToolLimit)
-		r.GET(k.path+"/:name/settings", k.h.Settings)
-		r.POST(k.path+"/:name/settings/preview", k.h.Preview)
-		r.POST(k.path+"/:name/settings", k.h.Save)
-		r.POST(k.path+"/:name/settings/rebase", k.h.Rebase)
-		r.POST(k.path+"/:name/settings/why", k.h.Why)
-		r.GET(k.path+"/:name/settings/tool-limit/:server", k.h.ToolLimit)
-		r.GET(k.path+"/:name/delete", k.h.DeletePage)
-		r.POST(k.path+"/:name/delete", k.h.Delete)
+		rt.get(k.path+"/new", signedIn, k.h.New)
+		rt.post(k.path, k.write, k.h.Create)
+		rt.post(k.path+"/new/preview", signedIn, k.h.PreviewNew)
+		rt.post(k.path+"/new/why", signedIn, k.h.WhyNew)
+		rt.get(k.path+"/new/tool-limit/:server", signedIn, k.h.ToolLimit)
+		rt.get(one+"/settings", signedIn, k.h.Settings)
+		rt.post(one+"/settings/preview", signedIn, k.h.Preview)
+		rt.post(one+"/settings", k.write, k.h.Save)
+		rt.post(one+"/settings/rebase", k.write, k.h.Rebase)
+		rt.post(one+"/settings/why", signedIn, k.h.Why)
+		rt.get(one+"/settings/tool-limit/:server", signedIn, k.h.ToolLimit)
+		rt.get(one+"/delete", signedIn, k.h.DeletePage)
+		rt.post(one+"/delete", k.write, k.h.Delete)
 	}
-	r.POST("/keys/:name/secret", kinds[1].h.Rotate)
-	r.POST("/keys/:name/revoke", kinds[1].h.Revoke)
+	rt.post("/keys/:key/secret", writer, kinds[1].h.Rotate)
+	rt.post("/keys/:key/revoke", writer, kinds[1].h.Revoke)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
+	// They authenticate every request by its key secret, never by a console session.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
 			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
@@ -99,11 +123,12 @@ func routes(r *gin.Engine, d Deps) {
 		// the gateway's body budget, so unauthenticated callers hold at most one key's share.
 		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(),
 			MaxBodyBytes: min(d.Limits.maxBody(), handlers.DefaultMaxCheckBody), Bodies: gw.BodyBudget()}
-		r.Any("/mcp", gw.Aggregate)
-		r.Any("/mcp/:server", gw.Server)
-		r.POST("/api/v1/check", api.Check)
-		r.GET("/api/v1/access", api.Access)
+		rt.any("/mcp", public, gw.Aggregate)
+		rt.any("/mcp/:server", public, gw.Server)
+		rt.post("/api/v1/check", public, api.Check)
+		rt.get("/api/v1/access", public, api.Access)
 	}
+	return rt.rules
 }
 
 // filesOnly serves the files of a file system and none of its directories: a directory is not
