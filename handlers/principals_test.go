@@ -134,7 +134,7 @@ func TestTeamMovePreviewAndSave(t *testing.T) {
 		t.Fatalf("team after save: %+v", tm)
 	}
 	events, err := a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindTeam, EntityName: "platform"})
-	if err != nil || len(events) != 2 || events[0].Action != "update" || !strings.Contains(events[0].Before, `"acme"`) || !strings.Contains(events[0].After, `"globex"`) || events[0].Actor != "console" || events[0].Summary == "" {
+	if err != nil || len(events) != 2 || events[0].Action != "update" || !strings.Contains(events[0].Before, `"acme"`) || !strings.Contains(events[0].After, `"globex"`) || events[0].Actor != "root" || events[0].Summary == "" {
 		t.Fatalf("audit: %+v %v", events, err)
 	}
 
