@@ -11,6 +11,7 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
 // formAt loads a page and returns its settings form's fields as the browser would post them.
@@ -404,5 +405,45 @@ func TestOrgPageSaysWhatSettingsDo(t *testing.T) {
 	// Unchanged lines are not marked.
 	if wd.Find(`[data-testid="why-after"] .line:not(.changed)`).Length() == 0 {
 		t.Errorf("every line is marked changed")
+	}
+}
+
+// An org_admin writes the teams and keys of their organization, and not a move out of it, nor
+// what belongs to no organization; a refused write writes nothing.
+func TestPrincipalsAuthorization(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	olga := storetest.Session(t, a.st, "olga", models.RoleOrgAdmin, "acme")
+	as := func(method, path string, f url.Values) int {
+		req := httptest.NewRequest(method, path, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(olga)
+		w := httptest.NewRecorder()
+		a.h.ServeHTTP(w, req)
+		return w.Code
+	}
+	f := formAt(t, a, "/teams/platform/settings", "principal-settings")
+	f.Add("deny_tools", "jira/search")
+	if code := as("POST", "/teams/platform/settings", f); code != 303 {
+		t.Fatalf("org_admin of acme saving an acme team: %d", code)
+	}
+	rev, _ := a.st.Revision(context.Background())
+	f = formAt(t, a, "/teams/platform/settings", "principal-settings")
+	f.Set("organization", "globex")
+	if code := as("POST", "/teams/platform/settings", f); code != 403 {
+		t.Errorf("org_admin of acme moving a team to globex: %d", code)
+	}
+	if code := as("POST", "/teams/other/settings", formAt(t, a, "/teams/other/settings", "principal-settings")); code != 403 {
+		t.Errorf("org_admin of acme saving a globex team: %d", code)
+	}
+	nf := formAt(t, a, "/teams/new", "principal-settings")
+	nf.Set("name", "loose")
+	if code := as("POST", "/teams", nf); code != 403 {
+		t.Errorf("org_admin creating a team in no organization: %d", code)
+	}
+	if code := as("POST", "/keys/globex-key/secret", url.Values{}); code != 403 {
+		t.Errorf("org_admin of acme rotating a globex key: %d", code)
+	}
+	if now, _ := a.st.Revision(context.Background()); now != rev {
+		t.Errorf("refused writes wrote: revision %d → %d", rev, now)
 	}
 }

@@ -46,8 +46,9 @@ func TestCreateKeyInBrowser(t *testing.T) {
 		need(t, "axe-core", "run npm ci in web/testdata/axe")
 	}
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the new key page",
 		chromedp.Navigate(srv.URL+"/keys/new"),
@@ -110,6 +111,7 @@ func TestEditTeamInBrowser(t *testing.T) {
 	ctx := browser(t)
 	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 	before := dialogs.Load()
 
 	step(t, ctx, "open the team",
@@ -167,6 +169,7 @@ func TestDeleteTeamInBrowser(t *testing.T) {
 	ctx := browser(t)
 	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the deletion",
 		chromedp.Navigate(srv.URL+"/teams/support/delete"),
