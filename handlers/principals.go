@@ -128,7 +128,7 @@ func (p principal) key() models.KeyDoc {
 var (
 	teamKind = &principalKind{
 		param: "team",
-		kind: models.KindTeam, path: "/teams", one: "team", many: "teams", title: "Team", nav: "teams",
+		kind:  models.KindTeam, path: "/teams", one: "team", many: "teams", title: "Team", nav: "teams",
 		fields: []string{"organization"}, blockable: true,
 		find: func(d *models.Document, name string) (principal, bool) {
 			if t := findTeam(d, name); t != nil {
@@ -145,7 +145,7 @@ var (
 	}
 	keyKind = &principalKind{
 		param: "key",
-		kind: models.KindKey, path: "/keys", one: "key", many: "keys", title: "Key", nav: "keys",
+		kind:  models.KindKey, path: "/keys", one: "key", many: "keys", title: "Key", nav: "keys",
 		fields: []string{"organization", "team", "agent", "expires_at"}, blockable: true,
 		find: func(d *models.Document, name string) (principal, bool) {
 			if k := findKey(d, name); k != nil {
@@ -162,7 +162,7 @@ var (
 	}
 	endUserKind = &principalKind{
 		param: "user",
-		kind: models.KindEndUser, path: "/end-users", one: "end user", many: "end users", title: "End user", nav: "end-users",
+		kind:  models.KindEndUser, path: "/end-users", one: "end user", many: "end users", title: "End user", nav: "end-users",
 		find: func(d *models.Document, name string) (principal, bool) {
 			for i := range d.EndUsers {
 				if d.EndUsers[i].Name == name {
@@ -183,7 +183,7 @@ var (
 	}
 	agentKind = &principalKind{
 		param: "agent",
-		kind: models.KindAgent, path: "/agents", one: "agent", many: "agents", title: "Agent", nav: "agents",
+		kind:  models.KindAgent, path: "/agents", one: "agent", many: "agents", title: "Agent", nav: "agents",
 		find: func(d *models.Document, name string) (principal, bool) {
 			for i := range d.Agents {
 				if d.Agents[i].Name == name {
