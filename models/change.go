@@ -25,21 +25,7 @@ func (cur *Document) ValidateChange(put *Document, removed map[string][]string) 
 	}
 	v := validator{d: merged}
 	v.index()
-	for i := range put.Organizations {
-		v.organization(i)
-	}
-	for i := range put.Teams {
-		v.team(i)
-	}
-	for i := range put.Keys {
-		v.key(i)
-	}
-	for i := range put.EndUsers {
-		v.endUser(i)
-	}
-	for i := range put.Agents {
-		v.agent(i)
-	}
+	v.principals(len(put.Organizations), len(put.Teams), len(put.Keys), len(put.EndUsers), len(put.Agents))
 	if len(v.probs) == 0 {
 		return nil
 	}

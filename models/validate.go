@@ -39,21 +39,7 @@ func (d *Document) Validate() Problems {
 	v.servers()
 	v.accessGroups()
 	v.toolsets()
-	for i := range d.Organizations {
-		v.organization(i)
-	}
-	for i := range d.Teams {
-		v.team(i)
-	}
-	for i := range d.Keys {
-		v.key(i)
-	}
-	for i := range d.EndUsers {
-		v.endUser(i)
-	}
-	for i := range d.Agents {
-		v.agent(i)
-	}
+	v.principals(len(d.Organizations), len(d.Teams), len(d.Keys), len(d.EndUsers), len(d.Agents))
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -378,6 +364,25 @@ func sortedKeys(m map[string][]string) []string {
 		keys = append(keys, k)
 	}
 	return sortedSet(keys)
+}
+
+// principals checks the first orgs organizations, teams teams, and so on, of the document.
+func (v *validator) principals(orgs, teams, keys, users, agents int) {
+	for i := range orgs {
+		v.organization(i)
+	}
+	for i := range teams {
+		v.team(i)
+	}
+	for i := range keys {
+		v.key(i)
+	}
+	for i := range users {
+		v.endUser(i)
+	}
+	for i := range agents {
+		v.agent(i)
+	}
 }
 
 func (v *validator) organization(i int) {
