@@ -109,6 +109,9 @@ func (h *Principals) deletePage(v *live.View, p principal, d deletion, diff reso
 	k := h.kind
 	pv := previewImpact(diff, "", 1)
 	pv.Revision, pv.Subject, pv.Base, pv.FormID = v.Revision, k.one+" "+p.Name, k.settingsURL(p.Name), "delete-form"
+	// The rows explain settings drafts, and the pager posts one: neither fits a deletion. The
+	// first page of teams is shown, with the counts of all.
+	pv.NoWhy, pv.NextPage = true, 0
 	props := views.DeleteProps{
 		Layout: views.LayoutProps{Title: "Delete " + k.one + " " + p.Name, Nav: k.nav, Revision: v.Revision},
 		Kind:   k.one, Path: k.path, Name: p.Name, Action: k.path + "/" + p.Name + "/delete",
