@@ -112,6 +112,7 @@ func TestReadOnlyCommandsRefuseOutdatedSchema(t *testing.T) {
 					{"policy", "access"},
 					{"policy", "check", "--key", "ci-bot", "--server", "github", "--tool", "list_issues"},
 					{"policy", "diff", "--after", after},
+					{"plan", "-f", after},
 				} {
 					name := strings.Join(args[:min(2, len(args))], " ")
 					db := dbAt(t, kind, at) // each command its own, so none sees another's leftovers
@@ -140,7 +141,7 @@ func TestReadOnlyCommandsRefuseOutdatedSchema(t *testing.T) {
 // A SQLite path that does not exist is refused by the commands that only read, and not created.
 func TestReadOnlyCommandsCreateNoSQLiteFile(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "typo.db")
-	for _, args := range [][]string{{"export", "--db", db}, {"policy", "access", "--db", db}} {
+	for _, args := range [][]string{{"export", "--db", db}, {"policy", "access", "--db", db}, {"plan", "-f", writeFile(t, doc), "--db", db}} {
 		code, _, errs := runCLI(t, args...)
 		if code != exitUsage || !strings.Contains(errs, "does not exist") || !strings.Contains(errs, "warden migrate --db "+db) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
@@ -244,10 +245,12 @@ var subcommandFlags = []struct {
 	{"migrate", []string{"db"}},
 	{"import", []string{"db", "no-migrate", "f", "actor"}},
 	{"export", []string{"db"}},
+	{"plan", []string{"db", "f", "o", "format"}},
+	{"apply", []string{"db", "no-migrate", "actor"}},
 	{"policy validate", []string{"f", "db"}},
 	{"policy access", []string{"f", "db"}},
-	{"policy check", []string{"f", "db", "key", "server", "tool", "end-user", "agent"}},
-	{"policy diff", []string{"before", "db", "after"}},
+	{"policy check", []string{"f", "db", "key", "server", "tool", "end-user", "agent", "format", "explain"}},
+	{"policy diff", []string{"before", "db", "after", "format"}},
 	{"key secret", []string{"db", "no-migrate", "actor"}},
 	{"server set-headers", []string{"db", "no-migrate", "actor"}},
 	{"user create", []string{"db", "no-migrate", "actor", "username", "role", "org", "password-stdin"}},
@@ -279,8 +282,8 @@ func TestHelpListsEveryCommand(t *testing.T) {
 				names = append(names, "help")
 			}
 		}
-		want := "serve migrate import export policy validate policy access policy check policy diff key secret server set-headers user create user set-password user list user delete help"
-		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 15 {
+		want := "serve migrate import export plan apply policy validate policy access policy check policy diff key secret server set-headers user create user set-password user list user delete help"
+		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 17 {
 			t.Errorf("%v lists\n%s\nwant one line with a summary for each of: %s", args, list, want)
 		}
 	}

@@ -16,10 +16,11 @@ const policyUsage = `usage: warden policy COMMAND [flags]
 commands (each reads a policy document with -f FILE, or the live database with --db URL):
   validate -f FILE                 exit 0, or 2 with every problem on stderr
   access   -f FILE                 effective access of every organization, team and key (JSON)
-  check    -f FILE --key K --server S --tool T [--end-user U] [--agent A]
-                                   one decision (JSON); exit 0 allowed, 1 denied, 2 bad input
+  check    -f FILE --key K --server S --tool T [--end-user U] [--agent A] [--explain]
+                                   one decision; exit 0 allowed, 1 denied, 2 bad input
   diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
-                                   who gains and loses which tools (JSON)
+                                   who gains and loses which tools
+check and diff take --format json|text|markdown (json, the default, is for programs).
 `
 
 // runPolicy is the command-line face of the resolver: the same code the gateway and the
@@ -42,17 +43,18 @@ var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSe
 	"diff":     runPolicyDiff,
 }
 
-// sourceFlags adds -f and --db, the document a subcommand reads.
-func sourceFlags(fs *flag.FlagSet) *documentSource {
+// sourceFlags adds -f, --db and --server/--token, the document a subcommand reads.
+func sourceFlags(fs *flag.FlagSet, e env) *documentSource {
 	src := &documentSource{}
 	fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
 	fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	src.remote = remoteFlags(fs, e)
 	return src
 }
 
 // runPolicyValidate exits 0 for a valid document, or 2 with every problem on stderr.
 func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	src := sourceFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -64,7 +66,7 @@ func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []stri
 
 // runPolicyAccess prints the effective access of every organization, team and key.
 func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	src := sourceFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -77,13 +79,19 @@ func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string
 
 // runPolicyCheck prints one decision with its explanation; it exits 0 when allowed, 1 when denied.
 func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	// --server is the MCP server of the decision here, so the Warden to ask is --warden.
+	src := &documentSource{}
+	fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
+	fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	src.remote = remoteFlagsNamed(fs, e, "warden")
 	var r resolver.Request
 	fs.StringVar(&r.Key, "key", "", "key name (required)")
 	fs.StringVar(&r.Server, "server", "", "server name (required)")
 	fs.StringVar(&r.Tool, "tool", "", "tool name (required)")
 	fs.StringVar(&r.EndUser, "end-user", "", "end user named by the request")
 	fs.StringVar(&r.Agent, "agent", "", "agent named by the request")
+	format := formatFlag(fs)
+	explain := fs.Bool("explain", false, "text and markdown: add the level-by-level explanation (JSON always has it)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -97,6 +105,12 @@ func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string)
 	ex, err := resolver.Build(doc).Explain(r)
 	if err != nil {
 		return fail(e, "policy check", models.Errorf(models.EInvalid, "%v", err))
+	}
+	if *format != formatJSON {
+		if err := writeCheck(e.stdout, *format, ex, *explain); err != nil {
+			return fail(e, "policy check", err)
+		}
+		return checkExit(ex.Decision)
 	}
 	var decidedBy *string
 	if !ex.Decision.Allowed {
@@ -123,7 +137,9 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	before, after := documentSource{}, documentSource{}
 	fs.StringVar(&before.file, "before", "", "the state before the change (policy document)")
 	fs.StringVar(&before.db, "db", "", "use the live database as the state before the change")
+	before.remote = remoteFlags(fs, e)
 	fs.StringVar(&after.file, "after", "", "the state after the change (policy document, required)")
+	format := formatFlag(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -138,16 +154,23 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	if err != nil {
 		return fail(e, "policy diff", err)
 	}
-	return writeJSON(e, resolver.Diff(resolver.Build(a), resolver.Build(b)))
+	return writeDiff(e, *format, diffHeader{title: "Policy diff"}, resolver.Diff(resolver.Build(a), resolver.Build(b)))
 }
 
-// documentSource is a policy document from a file or from the live database.
-type documentSource struct{ file, db string }
+// documentSource is a policy document from a file, the live database, or a running Warden
+// (--server).
+type documentSource struct {
+	file, db string
+	remote   *remote
+}
 
 func (s documentSource) load(ctx context.Context) (*models.Document, error) {
 	switch {
-	case s.file != "" && s.db != "":
-		return nil, models.Errorf(models.EInvalid, "give either a file or --db, not both")
+	case (s.file != "" && s.db != "") || (s.remote.set() && (s.file != "" || s.db != "")):
+		return nil, models.Errorf(models.EInvalid, "give one of a file, --db and --server")
+	case s.remote.set():
+		doc, _, err := s.remote.document(ctx)
+		return doc, err
 	case s.db != "":
 		// Only reads: never migrates, refuses an empty or outdated schema.
 		st, err := store.OpenReadOnly(ctx, s.db)

@@ -60,6 +60,12 @@ func (s *ImportSummary) String() string {
 // writes one audit event per changed entity. An invalid document returns models.Problems and
 // writes nothing. Key secrets are never touched.
 func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor string) (*ImportSummary, error) {
+	return s.applyDocument(ctx, doc, actor, nil)
+}
+
+// applyDocument is ApplyDocument; a non-nil base is checked under the policy lock (see
+// ApplyPlanned).
+func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor string, base *Base) (*ImportSummary, error) {
 	if probs := doc.Validate(); len(probs) > 0 {
 		return nil, probs
 	}
@@ -79,6 +85,9 @@ func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor s
 		}
 		cur, err := loadState(tx)
 		if err != nil {
+			return err
+		}
+		if err := base.check(tx, cur); err != nil {
 			return err
 		}
 		a := newApplier(tx, cur, s.now(), actor)
