@@ -141,7 +141,7 @@ func BenchmarkPrincipals(b *testing.B) {
 		}
 	}
 	b.Logf("team %s has %d keys", team, most)
-	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+	h := storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(b, st))
 	// The draft moves the team to another organization and denies it one more tool.
 	teamForm := func(org string, rev int64) string {
 		f := url.Values{"loaded_revision": {itoa64(rev)}, "preview_revision": {itoa64(rev)}, "mode": {"none"},
