@@ -53,10 +53,11 @@ type principalKind struct {
 	find   func(d *models.Document, name string) (principal, bool)
 	put    func(p principal) models.Document
 	decode func(js string) (principal, error)
-	// derive is the snapshot with p inserted or replaced; access is p's own access in a
-	// snapshot (false when the kind has none of its own, as end users and agents).
-	derive func(s *resolver.Snapshot, p principal) *resolver.Snapshot
-	access func(s *resolver.Snapshot, name string) (resolver.Access, bool)
+	// derive is the snapshot with p inserted or replaced; accessAs is what p would be allowed
+	// with its settings as drafted, computed for p alone (false for a principal not stored yet,
+	// and for end users and agents, which have no access of their own).
+	derive   func(s *resolver.Snapshot, p principal) *resolver.Snapshot
+	accessAs func(s *resolver.Snapshot, p principal) (resolver.Access, bool)
 	// why is the kind the resolver explains ("" for none).
 	why resolver.PrincipalKind
 	// below says whom a limit of p caps.
@@ -136,12 +137,12 @@ var (
 			}
 			return principal{}, false
 		},
-		put:    func(p principal) models.Document { return models.Document{Teams: []models.TeamDoc{p.team()}} },
-		decode: func(js string) (principal, error) { return decodeAs(js, teamPrincipal) },
-		derive: func(s *resolver.Snapshot, p principal) *resolver.Snapshot { return s.WithTeam(p.team()) },
-		access: func(s *resolver.Snapshot, name string) (resolver.Access, bool) { return s.TeamAccess(name) },
-		why:    resolver.KindTeam,
-		below:  func(p principal) string { return "team " + p.Name + " and every key of it" },
+		put:      func(p principal) models.Document { return models.Document{Teams: []models.TeamDoc{p.team()}} },
+		decode:   func(js string) (principal, error) { return decodeAs(js, teamPrincipal) },
+		derive:   func(s *resolver.Snapshot, p principal) *resolver.Snapshot { return s.WithTeam(p.team()) },
+		accessAs: func(s *resolver.Snapshot, p principal) (resolver.Access, bool) { return s.TeamAccessAs(p.team()) },
+		why:      resolver.KindTeam,
+		below:    func(p principal) string { return "team " + p.Name + " and every key of it" },
 	}
 	keyKind = &principalKind{
 		param: "key",
@@ -153,12 +154,12 @@ var (
 			}
 			return principal{}, false
 		},
-		put:    func(p principal) models.Document { return models.Document{Keys: []models.KeyDoc{p.key()}} },
-		decode: func(js string) (principal, error) { return decodeAs(js, keyPrincipal) },
-		derive: func(s *resolver.Snapshot, p principal) *resolver.Snapshot { return s.WithKey(p.key()) },
-		access: func(s *resolver.Snapshot, name string) (resolver.Access, bool) { return s.KeyAccess(name) },
-		why:    resolver.KindKey,
-		below:  func(p principal) string { return "key " + p.Name },
+		put:      func(p principal) models.Document { return models.Document{Keys: []models.KeyDoc{p.key()}} },
+		decode:   func(js string) (principal, error) { return decodeAs(js, keyPrincipal) },
+		derive:   func(s *resolver.Snapshot, p principal) *resolver.Snapshot { return s.WithKey(p.key()) },
+		accessAs: func(s *resolver.Snapshot, p principal) (resolver.Access, bool) { return s.KeyAccessAs(p.key()) },
+		why:      resolver.KindKey,
+		below:    func(p principal) string { return "key " + p.Name },
 	}
 	endUserKind = &principalKind{
 		param: "user",
@@ -178,8 +179,8 @@ var (
 		derive: func(s *resolver.Snapshot, p principal) *resolver.Snapshot {
 			return s.WithEndUser(models.EndUserDoc{Name: p.Name, MCP: p.MCP, DenyTools: p.DenyTools})
 		},
-		access: func(*resolver.Snapshot, string) (resolver.Access, bool) { return nil, false },
-		below:  func(p principal) string { return "every call made on behalf of " + p.Name },
+		accessAs: func(*resolver.Snapshot, principal) (resolver.Access, bool) { return nil, false },
+		below:    func(p principal) string { return "every call made on behalf of " + p.Name },
 	}
 	agentKind = &principalKind{
 		param: "agent",
@@ -199,8 +200,8 @@ var (
 		derive: func(s *resolver.Snapshot, p principal) *resolver.Snapshot {
 			return s.WithAgent(models.AgentDoc{Name: p.Name, MCP: p.MCP, DenyTools: p.DenyTools})
 		},
-		access: func(*resolver.Snapshot, string) (resolver.Access, bool) { return nil, false },
-		below:  func(p principal) string { return "every key bound to " + p.Name + " and every call naming it" },
+		accessAs: func(*resolver.Snapshot, principal) (resolver.Access, bool) { return nil, false },
+		below:    func(p principal) string { return "every key bound to " + p.Name + " and every call naming it" },
 	}
 )
 

@@ -156,7 +156,11 @@ func (h *Principals) preview(v *live.View, p principal, in draftInput, create bo
 		pv.Now = choiceNow(in.form, func(mcp *models.MCPPermission) (resolver.Access, bool) {
 			q := p
 			q.MCP = mcp
-			if a, ok := k.access(k.derive(v.Snapshot, q), q.Name); ok {
+			if a, ok := k.accessAs(v.Snapshot, q); ok {
+				return a, true
+			}
+			// Not stored yet (the new page): derive the snapshot holding it.
+			if a, ok := k.accessAs(k.derive(v.Snapshot, q), q); ok {
 				return a, true
 			}
 			return nil, false

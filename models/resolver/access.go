@@ -359,3 +359,31 @@ func (s *Snapshot) OrganizationAccessAs(org models.OrganizationDoc) (Access, boo
 	st := b.apply(b.initial, b.level(org.MCP, org.DenyTools))
 	return s.w.cat.access(b.result(st, org.Blocked)), true
 }
+
+// TeamAccessAs is OrganizationAccessAs for a team: what the chain [organization, team] would
+// allow with team's settings and placement (by name) instead of its own, computing that team
+// alone, none of its keys. False if there is no such team.
+func (s *Snapshot) TeamAccessAs(team models.TeamDoc) (Access, bool) {
+	if _, ok := s.teamIdx[team.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	r := b.teamRec(&team)
+	r.org = lookup(s.orgIdx, team.Organization)
+	b.computeTeamRec(s, &r)
+	return s.w.cat.access(r.final), true
+}
+
+// KeyAccessAs is OrganizationAccessAs for a key: what the key's chain would allow with key's
+// settings, placement and bound agent (by name) instead of its own. False if there is no such
+// key.
+func (s *Snapshot) KeyAccessAs(key models.KeyDoc) (Access, bool) {
+	if _, ok := s.keyIdx[key.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	r := b.keyRec(&key)
+	s.resolveKey(&r)
+	b.computeKeyRec(s, &r)
+	return s.w.cat.access(r.final), true
+}

@@ -22,3 +22,24 @@ func TestPropertyOrganizationAccessAs(t *testing.T) {
 		}
 	})
 }
+
+// TeamAccessAs and KeyAccessAs agree with deriving the snapshot and reading the access there.
+func TestPropertyTeamAndKeyAccessAs(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := Build(drawDoc(t))
+		tm := drawTeam(t, rapid.SampledFrom(withDangling(poolTeams, "tx")).Draw(t, "t"))
+		got, ok := s.TeamAccessAs(tm)
+		_, exists := s.teamIdx[tm.Name]
+		want, _ := s.WithTeam(tm).TeamAccess(tm.Name)
+		if ok != exists || (ok && !got.Equal(want)) {
+			t.Fatalf("TeamAccessAs(%+v) = %v %v, derived %v", tm, got, ok, want)
+		}
+		k := drawKey(t, rapid.SampledFrom(withDangling(poolKeys, "kx")).Draw(t, "k"))
+		got, ok = s.KeyAccessAs(k)
+		_, exists = s.keyIdx[k.Name]
+		want, _ = s.WithKey(k).KeyAccess(k.Name)
+		if ok != exists || (ok && !got.Equal(want)) {
+			t.Fatalf("KeyAccessAs(%+v) = %v %v, derived %v", k, got, ok, want)
+		}
+	})
+}
