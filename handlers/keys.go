@@ -8,14 +8,18 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
-	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
+	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/views"
 )
 
 // Keys serves the read-only keys list and each key's explain page, read from the enforced view.
 type Keys struct {
 	State PolicyState
+	// Store tells whether a key has a secret; PublicURL is the console's origin, for the
+	// connection snippets.
+	Store     *store.Store
+	PublicURL string
 }
 
 // keysPerPage bounds the keys list: a policy can hold 100,000 keys.
@@ -98,7 +102,7 @@ func (h *Keys) Show(c *gin.Context) {
 	}
 	name := c.Param("key")
 	info, ok := v.Snapshot.KeyInfo(name)
-	k := findKey(v, name)
+	k := findKey(v.Doc, name)
 	if !ok || k == nil {
 		notFound(c, "key", name)
 		return
@@ -119,12 +123,19 @@ func (h *Keys) Show(c *gin.Context) {
 	if t, ok := expiry(k); ok && !t.After(now) {
 		p.Expired = true
 	}
+	if h.Store != nil {
+		if p.SecretPrefix, err = h.Store.KeySecretPrefix(c.Request.Context(), name); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	p.Snippets = connectionSnippets(h.PublicURL, v, name, "")
 	render(c, http.StatusOK, views.KeyDetailPage(p))
 }
 
 // findKey returns the key with that name, or nil; keys are sorted by name in a loaded document.
-func findKey(v *live.View, name string) *models.KeyDoc {
-	keys := v.Doc.Keys
+func findKey(d *models.Document, name string) *models.KeyDoc {
+	keys := d.Keys
 	lo, hi := 0, len(keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)

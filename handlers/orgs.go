@@ -85,14 +85,14 @@ func (h *Orgs) load(c *gin.Context) (*live.View, *models.OrganizationDoc, bool) 
 }
 
 // page assembles the settings page and its preview for a draft.
-func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
+func (h *Orgs) page(v *live.View, org string, form views.AccessForm, in draftInput) views.OrgSettingsProps {
 	p, _ := h.pageAfter(v, org, form, in)
 	return p
 }
 
 // pageAfter is page, also returning the snapshot with the draft saved (nil when the preview
 // computed none: the stored settings, or a draft with problems).
-func (h *Orgs) pageAfter(v *live.View, org string, form views.OrgForm, in draftInput) (views.OrgSettingsProps, *resolver.Snapshot) {
+func (h *Orgs) pageAfter(v *live.View, org string, form views.AccessForm, in draftInput) (views.OrgSettingsProps, *resolver.Snapshot) {
 	preview, after := h.preview(v, in)
 	return views.OrgSettingsProps{
 		Layout:         views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
@@ -132,7 +132,7 @@ func (h *Orgs) ToolLimit(c *gin.Context) {
 	}
 	for _, s := range catalogueOf(v).Servers {
 		if s.Name == c.Param("server") {
-			render(c, http.StatusOK, views.ToolLimit(s, views.OrgForm{Servers: []string{s.Name}}))
+			render(c, http.StatusOK, views.ToolLimit(s, views.AccessForm{Servers: []string{s.Name}}))
 			return
 		}
 	}

@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,10 +14,16 @@ import (
 	"github.com/warden-mcp/warden/views"
 )
 
-// draftInput is a posted draft: the form as typed and the organization it describes.
+// draftInput is a posted draft: the form as typed and the level it describes.
 type draftInput struct {
-	form   views.OrgForm
-	org    models.OrganizationDoc
+	form views.AccessForm
+	// org is the organization the draft describes, on the organization page; level the MCP
+	// access, denied tools and blocked flag it gives any level.
+	org   models.OrganizationDoc
+	level models.OrganizationDoc
+	// fields are the posted values of the other fields a principal's form sends (organization,
+	// team, agent, expires_at, name), each once at most.
+	fields map[string]string
 	filter string
 	page   int
 	// stored: the draft is the stored settings, so there is nothing to diff.
@@ -39,6 +46,15 @@ var singleFields = []string{"mode", "blocked", "filter", "page", "loaded_revisio
 // organization gets no mcp block. Names of servers, groups, toolsets and tools are checked by
 // the catalogue (diff), not here.
 func parseDraft(c *gin.Context, name string, revisions bool) draftInput {
+	in := parseLevelDraft(c, revisions, nil)
+	in.org = in.level
+	in.org.Name = name
+	return in
+}
+
+// parseLevelDraft reads the access part of any level's settings form (as parseDraft does) and
+// the named other fields, each of which the form sends once at most.
+func parseLevelDraft(c *gin.Context, revisions bool, fields []string) draftInput {
 	var probs models.Problems
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, models.Problem{Path: field, Message: fmt.Sprintf(format, args...)})
@@ -48,12 +64,12 @@ func parseDraft(c *gin.Context, name string, revisions bool) draftInput {
 	if err := c.Request.ParseForm(); err != nil {
 		bad("", "the form cannot be read: %v", err)
 	}
-	for _, f := range singleFields {
+	for _, f := range append(slices.Clip(singleFields), fields...) {
 		if n := len(c.PostFormArray(f)); n > 1 {
 			bad(f, "given %d times; the form sends it once", n)
 		}
 	}
-	f := views.OrgForm{
+	f := views.AccessForm{
 		Servers:      c.PostFormArray("servers"),
 		AccessGroups: c.PostFormArray("access_groups"),
 		Toolsets:     c.PostFormArray("toolsets"),
@@ -120,20 +136,24 @@ func parseDraft(c *gin.Context, name string, revisions bool) draftInput {
 	if in.loadedOK && previewOK && in.preview < in.loaded {
 		bad("preview_revision", "%d is before loaded_revision %d; a preview is never older than its form", in.preview, in.loaded)
 	}
-	org := models.OrganizationDoc{Name: name, Blocked: f.Blocked, DenyTools: f.DenyTools}
+	level := models.OrganizationDoc{Blocked: f.Blocked, DenyTools: f.DenyTools}
 	if f.Limit {
-		org.MCP = &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
+		level.MCP = &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
 		if len(f.ToolLimits) > 0 {
-			org.MCP.Tools = f.ToolLimits
+			level.MCP.Tools = f.ToolLimits
 		}
 	}
-	in.org, in.problems = org, probs
+	in.fields = make(map[string]string, len(fields))
+	for _, name := range fields {
+		in.fields[name] = strings.TrimSpace(c.PostForm(name))
+	}
+	in.level, in.problems = level, probs
 	return in
 }
 
-// formOf shows a stored organization in the form.
-func formOf(o *models.OrganizationDoc) views.OrgForm {
-	f := views.OrgForm{Blocked: o.Blocked, Limit: o.MCP != nil, DenyTools: o.DenyTools, ToolLimits: map[string][]string{}}
+// formOf shows a stored organization (or any level's access, in that shape) in the form.
+func formOf(o *models.OrganizationDoc) views.AccessForm {
+	f := views.AccessForm{Blocked: o.Blocked, Limit: o.MCP != nil, DenyTools: o.DenyTools, ToolLimits: map[string][]string{}}
 	if o.MCP != nil {
 		f.Servers, f.AccessGroups, f.Toolsets = o.MCP.Servers, o.MCP.AccessGroups, o.MCP.Toolsets
 		for s, tools := range o.MCP.Tools {

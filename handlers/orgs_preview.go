@@ -61,7 +61,7 @@ func (h *Orgs) Preview(c *gin.Context) {
 	} else if after != nil {
 		p.Preview.Replay = h.replay(c.Request.Context(), v.Snapshot, after, in.org.Name, window, span)
 	}
-	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewPanel(p.Preview))
+	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewFragment(p.Preview))
 }
 
 // orgScope is what a change to an organization's settings can affect: its teams' keys and its
@@ -139,4 +139,23 @@ func (h *Orgs) replay(ctx context.Context, before, after *resolver.Snapshot, org
 		return &views.ReplayProps{Window: window, Error: "The recorded traffic could not be read; the preview above is complete without it."}
 	}
 	return replayProps(window, res)
+}
+
+// previewJSON answers a preview request asking for JSON, and reports whether it did: scripts
+// get the resolver's diff itself, as `warden policy diff` prints it, or the draft's problems
+// (the form's, else diff's) with 422.
+func previewJSON(c *gin.Context, rev int64, problems models.Problems, diff func() (resolver.DiffResult, models.Problems)) bool {
+	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) != gin.MIMEJSON {
+		return false
+	}
+	var d resolver.DiffResult
+	if len(problems) == 0 {
+		d, problems = diff()
+	}
+	if len(problems) > 0 {
+		c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": rev, "problems": problems})
+		return true
+	}
+	c.JSON(http.StatusOK, gin.H{"revision": rev, "principals": d.Principals, "summary": d.Summary})
+	return true
 }

@@ -71,22 +71,15 @@ func (h *Orgs) Save(c *gin.Context) {
 		render(c, http.StatusUnprocessableEntity, views.OrgSettingsPage(p))
 		return
 	case errors.As(err, &conflict):
-		// The 409 page shows the current settings; when they cannot be read, that failure is
-		// the answer (a 503 or 500), not the conflict, which the person could not act on.
-		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
-			fail(c, rerr)
-			return
-		}
-		fresh, verr := h.State.View()
-		if verr != nil {
-			fail(c, verr)
+		fresh, ok := freshView(c, h.State)
+		if !ok {
 			return
 		}
 		p := h.page(fresh, org.Name, in.form, in)
 		if conflict.Reason == models.ConflictSettings {
 			// The conflict card says who changed what, with the ways on; the preview's note
 			// would say it twice.
-			p.Conflict = conflictOf(org.Name, in, conflict)
+			p.Conflict = conflictOf(org.Name, "/orgs/"+org.Name+"/settings", "org-settings", in.org, conflict, orgLevel)
 			p.Message = "Nothing was saved: " + conflict.Error() + "."
 		} else {
 			p.Message = conflict.Error()
@@ -214,24 +207,46 @@ func (h *Orgs) settingsAt(ctx context.Context, v *live.View, org *models.Organiz
 	return &d, events, nil
 }
 
-// conflictOf shows a refused save: the store's audit events of the organization since the
-// form's settings were loaded, and the person's edits relative to those settings.
-func conflictOf(org string, in draftInput, e *models.ConflictError) *views.ConflictProps {
-	cp := &views.ConflictProps{Org: org, Since: e.Since, Revision: e.Revision}
+// conflictOf shows a refused save: the store's audit events of the level since the form's
+// settings were loaded, and the person's edits (draft) relative to those settings; level reads
+// an audit event's JSON as the level's access settings.
+func conflictOf(subject, base, formID string, draft models.OrganizationDoc, e *models.ConflictError, level func(js string) (models.OrganizationDoc, bool)) *views.ConflictProps {
+	cp := &views.ConflictProps{Subject: subject, Base: base, FormID: formID, Since: e.Since, Revision: e.Revision}
 	for _, ev := range e.Changes {
-		var before, after models.OrganizationDoc
-		_ = json.Unmarshal([]byte(ev.Before), &before)
-		_ = json.Unmarshal([]byte(ev.After), &after)
+		before, _ := level(ev.Before)
+		after, _ := level(ev.After)
 		cp.Changes = append(cp.Changes, views.SettingsChange{
 			Actor: ev.Actor, At: ev.At, Revision: ev.Revision, Action: ev.Action, Summary: ev.Summary,
 			Delta: models.DiffOrganization(before, after),
 		})
 	}
 	if len(e.Changes) > 0 && e.Changes[0].Before != "" {
-		var loaded models.OrganizationDoc
-		if json.Unmarshal([]byte(e.Changes[0].Before), &loaded) == nil {
-			cp.Mine, cp.Known = models.DiffOrganization(loaded, in.org), true
+		if loaded, ok := level(e.Changes[0].Before); ok {
+			cp.Mine, cp.Known = models.DiffOrganization(loaded, draft), true
 		}
 	}
 	return cp
+}
+
+// orgLevel reads an organization's audit JSON.
+func orgLevel(js string) (models.OrganizationDoc, bool) {
+	var d models.OrganizationDoc
+	return d, js != "" && json.Unmarshal([]byte(js), &d) == nil
+}
+
+// freshView refreshes the state and returns its view, for a page answering a refused save with
+// the current settings. When they cannot be read, that failure is the answer (a 503 or 500),
+// not the conflict, which the person could not act on; it answers the request itself and
+// returns false then.
+func freshView(c *gin.Context, state PolicyState) (*live.View, bool) {
+	if err := state.Refresh(c.Request.Context()); err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	v, err := state.View()
+	if err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	return v, true
 }

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"sort"
+
+	"github.com/warden-mcp/warden/models"
 	"strconv"
 	"strings"
 
@@ -138,28 +140,81 @@ func principalImpact(d resolver.PrincipalDiff) views.PrincipalImpact {
 }
 
 // preview is the organization settings page's panel for a draft, and the snapshot with the
-// draft saved (nil when there is nothing to diff or the draft has problems).
+// draft saved (nil when there is nothing to diff or the draft has problems), which the
+// recorded-traffic replay needs; the guards are checked on it.
 func (h *Orgs) preview(v *live.View, in draftInput) (views.PreviewProps, *resolver.Snapshot) {
-	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
-	p.EmptyLimit = in.org.MCP.IsEmpty()
+	var after *resolver.Snapshot
+	p := draftPreview(in, v.Revision, func() (resolver.DiffResult, models.Problems) {
+		diff, a, probs := h.diff(v, in.org)
+		if len(probs) == 0 {
+			after = a
+		}
+		return diff, probs
+	})
+	p.Subject, p.Base, p.FormID, p.Below = in.org.Name, "/orgs/"+in.org.Name+"/settings", "org-settings", "every team and key of "+in.org.Name
+	p.EmptyLimit = in.org.MCP.IsEmpty() && len(p.Problems) == 0
+	p.Now = choiceNow(in.form, func(mcp *models.MCPPermission) (resolver.Access, bool) {
+		o := in.org
+		o.MCP = mcp
+		return v.Snapshot.OrganizationAccessAs(o)
+	})
+	if after != nil {
+		p.Guards = checkGuards(v.Doc.Guards, v.Snapshot, after).Props()
+	}
+	return p, after
+}
+
+// draftPreview is the panel for a draft of any level: empty for the stored settings, the
+// problems of a draft that has some, otherwise the impact of the resolver's diff (diff).
+func draftPreview(in draftInput, rev int64, diff func() (resolver.DiffResult, models.Problems)) views.PreviewProps {
+	p := views.PreviewProps{Revision: rev, Filter: in.filter}
 	if in.stored {
-		return p, nil
+		return p
 	}
 	if len(in.problems) > 0 {
-		p.Problems, p.EmptyLimit = in.problems, false
-		return p, nil
+		p.Problems = in.problems
+		return p
 	}
-	diff, after, probs := h.diff(v, in.org)
+	d, probs := diff()
 	if len(probs) > 0 {
 		p.Problems = probs
-		p.EmptyLimit = false
-		return p, nil
+		return p
 	}
-	empty := p.EmptyLimit
-	p = previewImpact(diff, in.filter, in.page)
-	p.Org, p.Revision, p.EmptyLimit = in.org.Name, v.Revision, empty
-	p.Guards = checkGuards(v.Doc.Guards, v.Snapshot, after).Props()
-	return p, after
+	p = previewImpact(d, in.filter, in.page)
+	p.Revision = rev
+	return p
+}
+
+// choiceNow says what a level would get right now under each MCP access choice, for the
+// selection the form holds (kept while Inherit is chosen): access computes the level's access
+// (the resolver's) with an mcp block of mcp, nil for Inherit.
+func choiceNow(f views.AccessForm, access func(mcp *models.MCPPermission) (resolver.Access, bool)) views.ChoiceNow {
+	words := func(prefix string, mcp *models.MCPPermission) string {
+		a, ok := access(mcp)
+		if !ok {
+			return ""
+		}
+		return prefix + accessWords(a) + "."
+	}
+	sel := &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
+	if len(f.ToolLimits) > 0 {
+		sel.Tools = f.ToolLimits
+	}
+	return views.ChoiceNow{Inherit: words("With Inherit it would get ", nil), Limit: words("With this selection it would get ", sel), Selected: f.Limit}
+}
+
+// accessWords is an access in a few words: "3 servers · 27 tools (github, jira, docs)".
+func accessWords(a resolver.Access) string {
+	s := accessSummary(a)
+	if s.Tools == 0 {
+		return "no MCP access"
+	}
+	servers := a.Servers()
+	list := strings.Join(servers[:min(len(servers), 4)], ", ")
+	if len(servers) > 4 {
+		list += ", …"
+	}
+	return s.String() + " (" + list + ")"
 }
 
 // byTool is the resolver's impact by tool, as the panel counts it.

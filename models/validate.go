@@ -39,42 +39,7 @@ func (d *Document) Validate() Problems {
 	v.servers()
 	v.accessGroups()
 	v.toolsets()
-	for i := range d.Organizations {
-		o := &d.Organizations[i]
-		p := indexPath("organizations", i)
-		v.principal(p, "organization", o.Name, v.orgs)
-		v.mcp(fieldPath(p, "mcp"), o.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
-	}
-	for i := range d.Teams {
-		t := &d.Teams[i]
-		p := indexPath("teams", i)
-		v.principal(p, "team", t.Name, v.teams)
-		if t.Organization != "" {
-			if _, ok := v.orgs[t.Organization]; !ok {
-				v.probs.add(fieldPath(p, "organization"), "unknown organization %q", t.Organization)
-			}
-		}
-		v.mcp(fieldPath(p, "mcp"), t.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), t.DenyTools)
-	}
-	for i := range d.Keys {
-		v.key(i)
-	}
-	for i := range d.EndUsers {
-		u := &d.EndUsers[i]
-		p := indexPath("end_users", i)
-		v.principal(p, "end user", u.Name, v.users)
-		v.mcp(fieldPath(p, "mcp"), u.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), u.DenyTools)
-	}
-	for i := range d.Agents {
-		a := &d.Agents[i]
-		p := indexPath("agents", i)
-		v.principal(p, "agent", a.Name, v.agents)
-		v.mcp(fieldPath(p, "mcp"), a.MCP)
-		v.toolRefs(fieldPath(p, "deny_tools"), a.DenyTools)
-	}
+	v.principals(len(d.Organizations), len(d.Teams), len(d.Keys), len(d.EndUsers), len(d.Agents))
 	v.guards()
 	if len(v.probs) == 0 {
 		return nil
@@ -405,6 +370,62 @@ func sortedKeys(m map[string][]string) []string {
 		keys = append(keys, k)
 	}
 	return sortedSet(keys)
+}
+
+// principals checks the first orgs organizations, teams teams, and so on, of the document.
+func (v *validator) principals(orgs, teams, keys, users, agents int) {
+	for i := range orgs {
+		v.organization(i)
+	}
+	for i := range teams {
+		v.team(i)
+	}
+	for i := range keys {
+		v.key(i)
+	}
+	for i := range users {
+		v.endUser(i)
+	}
+	for i := range agents {
+		v.agent(i)
+	}
+}
+
+func (v *validator) organization(i int) {
+	o := &v.d.Organizations[i]
+	p := indexPath("organizations", i)
+	v.principal(p, "organization", o.Name, v.orgs)
+	v.mcp(fieldPath(p, "mcp"), o.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), o.DenyTools)
+}
+
+func (v *validator) team(i int) {
+	t := &v.d.Teams[i]
+	p := indexPath("teams", i)
+	v.principal(p, "team", t.Name, v.teams)
+	if t.Organization != "" {
+		if _, ok := v.orgs[t.Organization]; !ok {
+			v.probs.add(fieldPath(p, "organization"), "unknown organization %q", t.Organization)
+		}
+	}
+	v.mcp(fieldPath(p, "mcp"), t.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), t.DenyTools)
+}
+
+func (v *validator) endUser(i int) {
+	u := &v.d.EndUsers[i]
+	p := indexPath("end_users", i)
+	v.principal(p, "end user", u.Name, v.users)
+	v.mcp(fieldPath(p, "mcp"), u.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), u.DenyTools)
+}
+
+func (v *validator) agent(i int) {
+	a := &v.d.Agents[i]
+	p := indexPath("agents", i)
+	v.principal(p, "agent", a.Name, v.agents)
+	v.mcp(fieldPath(p, "mcp"), a.MCP)
+	v.toolRefs(fieldPath(p, "deny_tools"), a.DenyTools)
 }
 
 func (v *validator) key(i int) {

@@ -258,10 +258,39 @@
     sync();
   }
 
+  // Copy buttons: [data-copy] copies the text of the element it names.
+  function copyButtons(scope) {
+    scope.querySelectorAll("button[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var src = document.getElementById(b.dataset.copy);
+        if (!src || !navigator.clipboard) return;
+        navigator.clipboard.writeText(src.textContent).then(function () {
+          b.textContent = "Copied";
+          setTimeout(function () { b.textContent = "Copy"; }, 2000);
+        });
+      });
+    });
+  }
+
+  // A form marked [data-unsaved] warns before the page is left with edits not saved; its own
+  // submit buttons leave without a warning.
+  function unsaved(form) {
+    var dirty = false;
+    form.addEventListener("change", function (e) { if (e.target.id !== "impact-filter") dirty = true; });
+    form.addEventListener("input", function (e) { if (e.target.id !== "impact-filter") dirty = true; });
+    form.addEventListener("submit", function () { dirty = false; });
+    window.addEventListener("beforeunload", function (e) {
+      if (!dirty) return;
+      e.preventDefault();
+      e.returnValue = "";
+    });
+  }
+
   function init(scope) {
     scope.querySelectorAll("[data-multiselect]").forEach(enhance);
-    var form = scope.querySelector("#org-settings");
-    if (form) settings(form);
+    scope.querySelectorAll("form[data-settings]").forEach(settings);
+    scope.querySelectorAll("form[data-unsaved]").forEach(unsaved);
+    copyButtons(scope);
   }
 
   // Failed htmx requests. htmx swaps no 4xx/5xx answer (see htmxConfig in views/layout.templ)

@@ -178,4 +178,16 @@ func DeltaLines(d models.OrganizationDelta) []string {
 	return out
 }
 
+// explainClass is the class of an explanation line: the result first, then levels and the
+// lines indented under them.
+func explainClass(i int, line string) string {
+	switch {
+	case i == 0:
+		return "line result"
+	case strings.HasPrefix(line, "  "):
+		return "line sub"
+	}
+	return "line level"
+}
+
 func queryEscape(s string) string { return url.QueryEscape(s) }

@@ -108,7 +108,7 @@ func TestSettingsPickersMarkMixedScriptToolNames(t *testing.T) {
 	if len(opts) != 2 || opts[0].Hint != "" || opts[1].Hint != "⚠ mixed scripts: Latin and Cyrillic" {
 		t.Errorf("tool options %+v", opts)
 	}
-	doc := render(t, ToolLimit(s, OrgForm{}))
+	doc := render(t, ToolLimit(s, AccessForm{}))
 	var marked []string
 	doc.Find(`.tool-grid label`).Each(func(_ int, l *goquery.Selection) {
 		if l.Find(`[data-testid=mixed-script]`).Length() > 0 {

@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -81,8 +83,23 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	// Leaving a page with unsaved edits asks first (static/warden.js); the tests leave, as a
+	// person confirming would. dialogs counts the questions, for the tests of the warning.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+			go func() {
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			}()
+		}
+	}); err != nil {
+		t.Fatalf("listen to the tab: %v", err)
+	}
 	return ctx
 }
+
+// dialogs counts the JavaScript dialogs (the unsaved-changes question) the tests' tabs opened.
+var dialogs atomic.Int64
 
 // axeSerious injects axe-core and returns every serious or critical violation on the page.
 func axeSerious(t *testing.T, ctx context.Context, axe string) []string {
@@ -182,7 +199,7 @@ func dumpPage(t *testing.T, ctx context.Context, stepName string) string {
 // preview swaps in is that of the draft the form held when its request left. A draft is the form
 // as it would be posted, less the fields the panel itself carries (its revision).
 const watchPreviewJS = `(() => {
-	const form = document.getElementById('org-settings');
+	const form = document.querySelector('form[data-settings]');
 	const draft = () => {
 		const panel = document.getElementById('preview-panel');
 		const own = new Set(panel ? Array.from(panel.querySelectorAll('[name]'), e => e.name) : []);

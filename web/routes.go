@@ -3,6 +3,7 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -66,7 +67,8 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/orgs/:org/settings/tool-limit/:server", signedIn, orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
-	keyPages, serverPages := &handlers.Keys{State: console}, &handlers.Servers{State: console}
+	publicURL := strings.TrimSuffix(newHostPolicy(d).public.String(), "/")
+	keyPages, serverPages := &handlers.Keys{State: console, Store: d.Store, PublicURL: publicURL}, &handlers.Servers{State: console}
 	rt.get("/teams", signedIn, (&handlers.Teams{State: console}).List)
 	rt.get("/keys", signedIn, keyPages.List)
 	rt.get("/keys/:key", signedIn, keyPages.Show)
@@ -86,6 +88,44 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/guards/:guard", signedIn, guards.Edit)
 	rt.post("/guards/:guard", admin, guards.Update)
 	rt.post("/guards/:guard/delete", admin, guards.Delete)
+	// Principals below the organization — teams, keys, end users, agents: created, edited and
+	// deleted through the organization page's preview and save protocol. The lists of teams and
+	// keys are the read-only pages' above. Teams and keys are written by an organization's
+	// org_admins (the handlers narrow to the organizations involved); end users, which belong
+	// to no organization, and agents, which can reach any, by admins.
+	kinds := []struct {
+		path  string
+		h     *handlers.Principals
+		write access
+	}{
+		{"/teams", handlers.NewTeams(d.Store, console), writer},
+		{"/keys", handlers.NewKeys(d.Store, console), writer},
+		{"/end-users", handlers.NewEndUsers(d.Store, console), admin},
+		{"/agents", handlers.NewAgents(d.Store, console), admin},
+	}
+	for _, k := range kinds {
+		k.h.PublicURL = publicURL
+		one := k.path + "/:" + k.h.Param()
+		switch k.path {
+		case "/end-users", "/agents":
+			rt.get(k.path, signedIn, k.h.List)
+		}
+		rt.get(k.path+"/new", signedIn, k.h.New)
+		rt.post(k.path, k.write, k.h.Create)
+		rt.post(k.path+"/new/preview", signedIn, k.h.PreviewNew)
+		rt.post(k.path+"/new/why", signedIn, k.h.WhyNew)
+		rt.get(k.path+"/new/tool-limit/:server", signedIn, k.h.ToolLimit)
+		rt.get(one+"/settings", signedIn, k.h.Settings)
+		rt.post(one+"/settings/preview", signedIn, k.h.Preview)
+		rt.post(one+"/settings", k.write, k.h.Save)
+		rt.post(one+"/settings/rebase", k.write, k.h.Rebase)
+		rt.post(one+"/settings/why", signedIn, k.h.Why)
+		rt.get(one+"/settings/tool-limit/:server", signedIn, k.h.ToolLimit)
+		rt.get(one+"/delete", signedIn, k.h.DeletePage)
+		rt.post(one+"/delete", k.write, k.h.Delete)
+	}
+	rt.post("/keys/:key/secret", writer, kinds[1].h.Rotate)
+	rt.post("/keys/:key/revoke", writer, kinds[1].h.Revoke)
 
 	// Policy as code against a running Warden (the CLI's --server mode), for personal API tokens.
 	policyAPI := &handlers.PolicyAPI{Store: d.Store}

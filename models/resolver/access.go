@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/warden-mcp/warden/models"
 )
 
 // Access is what a principal may use: server name -> sorted tool names. Servers without tools
@@ -343,4 +345,45 @@ func (s *Snapshot) teamName(i int32) string {
 		return ""
 	}
 	return s.teams[i].name
+}
+
+// OrganizationAccessAs is what the organization named org.Name would be allowed with org's
+// settings instead of its own: only that level is computed, none of its teams and keys, so a
+// settings page can say what each MCP choice gives without deriving a snapshot. False if there
+// is no such organization.
+func (s *Snapshot) OrganizationAccessAs(org models.OrganizationDoc) (Access, bool) {
+	if _, ok := s.orgIdx[org.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	st := b.apply(b.initial, b.level(org.MCP, org.DenyTools))
+	return s.w.cat.access(b.result(st, org.Blocked)), true
+}
+
+// TeamAccessAs is OrganizationAccessAs for a team: what the chain [organization, team] would
+// allow with team's settings and placement (by name) instead of its own, computing that team
+// alone, none of its keys. False if there is no such team.
+func (s *Snapshot) TeamAccessAs(team models.TeamDoc) (Access, bool) {
+	if _, ok := s.teamIdx[team.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	r := b.teamRec(&team)
+	r.org = lookup(s.orgIdx, team.Organization)
+	b.computeTeamRec(s, &r)
+	return s.w.cat.access(r.final), true
+}
+
+// KeyAccessAs is OrganizationAccessAs for a key: what the key's chain would allow with key's
+// settings, placement and bound agent (by name) instead of its own. False if there is no such
+// key.
+func (s *Snapshot) KeyAccessAs(key models.KeyDoc) (Access, bool) {
+	if _, ok := s.keyIdx[key.Name]; !ok {
+		return nil, false
+	}
+	b := newBuilder(s.w)
+	r := b.keyRec(&key)
+	s.resolveKey(&r)
+	b.computeKeyRec(s, &r)
+	return s.w.cat.access(r.final), true
 }

@@ -328,8 +328,10 @@ func (b *builder) computeOrg(s *Snapshot, i int32) {
 	o.final = b.result(o.st, o.blocked)
 }
 
-func (b *builder) computeTeam(s *Snapshot, i int32) {
-	t := &s.teams[i]
+func (b *builder) computeTeam(s *Snapshot, i int32) { b.computeTeamRec(s, &s.teams[i]) }
+
+// computeTeamRec computes a team record against s's organizations.
+func (b *builder) computeTeamRec(s *Snapshot, t *teamRec) {
 	base, blocked := b.initial, t.blocked
 	if t.org >= 0 {
 		o := &s.orgs[t.org]
@@ -347,8 +349,11 @@ func (b *builder) result(st *state, blocked bool) *tset {
 	return b.final(st)
 }
 
-func (b *builder) computeKey(s *Snapshot, i int32) {
-	k := &s.keys[i]
+func (b *builder) computeKey(s *Snapshot, i int32) { b.computeKeyRec(s, &s.keys[i]) }
+
+// computeKeyRec computes a key record (references resolved) against s's teams, organizations
+// and agents.
+func (b *builder) computeKeyRec(s *Snapshot, k *keyRec) {
 	base, blocked := b.initial, k.blocked
 	if k.team >= 0 {
 		t := &s.teams[k.team]

@@ -60,7 +60,7 @@ type ChangedEntity struct {
 	Kind string // models.KindOrganization, ...
 	Name string
 	// Actions are the entity's audit actions in commit order: create, update, delete,
-	// issue_secret.
+	// issue_secret, revoke_secret.
 	Actions []string
 }
 
@@ -163,7 +163,7 @@ func loadChanges(tx *gorm.DB, since int64) (*Changes, error) {
 		}
 		switch e.Action {
 		case "create", "update", "delete":
-		case "issue_secret":
+		case "issue_secret", "revoke_secret":
 			if e.EntityKind != models.KindKey {
 				return reload("unexpected %s of %s %q in audit event %d", e.Action, e.EntityKind, e.EntityName, e.ID)
 			}

@@ -18,41 +18,98 @@ import (
 // SecretPrefix starts every key secret Warden issues, so leaked secrets are easy to spot.
 const SecretPrefix = "wdn_"
 
+// secretBytes is how many random bytes a key secret carries (256 bits).
+const secretBytes = 32
+
+// newSecret returns a new random key secret and its display prefix.
+func newSecret() (secret, prefix string, err error) {
+	var raw [secretBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", "", err
+	}
+	secret = SecretPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
+	return secret, secret[:len(SecretPrefix)+6], nil
+}
+
 // IssueKeySecret gives the named key a new random secret and returns it; the old secret stops
 // working. Only the hash and a short display prefix are stored. The revision is bumped (who may
 // call changes) and an audit event written, both without the secret. Returns NotFound if the
 // key does not exist.
 func (s *Store) IssueKeySecret(ctx context.Context, keyName, actor string) (string, error) {
-	var raw [20]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	secret, prefix, err := newSecret()
+	if err != nil {
 		return "", err
 	}
-	secret := SecretPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
-	prefix := secret[:len(SecretPrefix)+6]
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		now := s.now()
-		res := tx.Model(&models.Key{}).Where("name = ?", keyName).Updates(map[string]any{
-			"secret_hash": models.HashSecret(secret), "secret_prefix": prefix, "secret_issued_at": now, "updated_at": now,
+	err = s.keySecretTx(ctx, keyName, actor, func(a *applier) error { return a.issueSecret(keyName, secret, prefix) })
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// RevokeKeySecret removes the named key's secret: it stops working at once and the key keeps
+// its settings (a new secret can be issued later). Bumps the revision and writes an audit
+// event. Returns NotFound if the key does not exist, Invalid if it has no secret.
+func (s *Store) RevokeKeySecret(ctx context.Context, keyName, actor string) error {
+	return s.keySecretTx(ctx, keyName, actor, func(a *applier) error {
+		res := a.tx.Model(&models.Key{}).Where("name = ? AND secret_hash IS NOT NULL", keyName).Updates(map[string]any{
+			"secret_hash": nil, "secret_prefix": "", "secret_issued_at": nil, "updated_at": a.now,
 		})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
+			return models.Errorf(models.EInvalid, "key %q has no secret to revoke", keyName)
+		}
+		a.events = append(a.events, models.AuditEvent{At: a.now, Actor: a.actor, Action: "revoke_secret",
+			EntityKind: models.KindKey, EntityName: keyName, Summary: "revoked the secret: calls with it are refused"})
+		return nil
+	})
+}
+
+// keySecretTx runs a change to a key's secret in one transaction, committing its audit event
+// with a new revision. NotFound if the key does not exist.
+func (s *Store) keySecretTx(ctx context.Context, keyName, actor string, fn func(a *applier) error) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := lockPolicy(tx); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&models.Key{}).Where("name = ?", keyName).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
 			return models.Errorf(models.ENotFound, "unknown key %q", keyName)
 		}
-		rev, err := bumpRevision(tx)
+		rev, err := revision(tx)
 		if err != nil {
 			return err
 		}
-		return tx.Create(&models.AuditEvent{
-			At: now, Actor: actor, Action: "issue_secret", EntityKind: models.KindKey, EntityName: keyName,
-			After: `{"secret_prefix":"` + prefix + `"}`, Revision: rev, Summary: "issued a new secret " + prefix + "…",
-		}).Error
+		a := newApplier(tx, &state{rev: rev}, s.now(), actor)
+		if err := fn(a); err != nil {
+			return err
+		}
+		_, err = a.commit("")
+		return err
 	})
-	if err != nil {
-		return "", err
+}
+
+// issueSecret stores the hash of a key's new secret and records it, without the secret.
+func (a *applier) issueSecret(keyName, secret, prefix string) error {
+	res := a.tx.Model(&models.Key{}).Where("name = ?", keyName).Updates(map[string]any{
+		"secret_hash": models.HashSecret(secret), "secret_prefix": prefix, "secret_issued_at": a.now, "updated_at": a.now,
+	})
+	if res.Error != nil {
+		return res.Error
 	}
-	return secret, nil
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ENotFound, "unknown key %q", keyName)
+	}
+	a.events = append(a.events, models.AuditEvent{
+		At: a.now, Actor: a.actor, Action: "issue_secret", EntityKind: models.KindKey, EntityName: keyName,
+		After: `{"secret_prefix":"` + prefix + `"}`, Summary: "issued a new secret " + prefix + "…",
+	})
+	return nil
 }
 
 // KeySecretHashes maps the hash of every key's current secret to the key's name.
@@ -237,4 +294,20 @@ func (s *Store) SealPlaintextHeaders(ctx context.Context, actor string) ([]strin
 		return nil, err
 	}
 	return sealed, nil
+}
+
+// KeySecretPrefix returns the display prefix of the key's current secret ("" when it has
+// none); NotFound if the key does not exist.
+func (s *Store) KeySecretPrefix(ctx context.Context, keyName string) (string, error) {
+	var rows []models.Key
+	if err := s.db.WithContext(ctx).Select("secret_hash", "secret_prefix").Where("name = ?", keyName).Limit(1).Find(&rows).Error; err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", models.Errorf(models.ENotFound, "unknown key %q", keyName)
+	}
+	if rows[0].SecretHash == nil {
+		return "", nil
+	}
+	return rows[0].SecretPrefix, nil
 }

@@ -277,9 +277,11 @@ func namedSets[S, M any](tx *gorm.DB, l *loader, kind string, set func(*S) (int6
 	return names, entries, nil
 }
 
-// loadOrganization loads the catalogue and one organization (nil doc.Organizations when it does
-// not exist): enough state to change that organization alone, whatever the size of the rest.
-func loadOrganization(tx *gorm.DB, name string) (*state, error) {
+// loadLevels loads the catalogue, the principals named in names (kind -> names; those that do
+// not exist are absent from the document) and every principal they refer to (a team's
+// organization; a key's team, organization and agent, and its team's organization): enough
+// state to change those principals alone, whatever the size of the rest.
+func loadLevels(tx *gorm.DB, names map[string][]string) (*state, error) {
 	l, err := newLoader(tx)
 	if err != nil {
 		return nil, err
@@ -287,20 +289,97 @@ func loadOrganization(tx *gorm.DB, name string) (*state, error) {
 	if err := l.catalogue(tx); err != nil {
 		return nil, err
 	}
-	var orgs []models.Organization
-	if err := tx.Where("name = ?", name).Find(&orgs).Error; err != nil || len(orgs) == 0 {
-		l.st.doc.Normalize()
-		return l.st, err
-	}
-	o := &orgs[0]
-	l.remember(models.KindOrganization, o.ID, o.Name)
-	d := newDocRows(l.st.doc, l.name)
-	d.organizations(orgs[:1])
-	var entries []models.MCPEntry
-	if err := tx.Where("principal_kind = ? AND principal_id = ?", models.KindOrganization, o.ID).Order("id").Find(&entries).Error; err != nil {
+	var (
+		keys   []models.Key
+		teams  []models.Team
+		orgs   []models.Organization
+		agents []models.Agent
+		users  []models.EndUser
+	)
+	// Referrers first, so the ids they refer to are known before their kinds are read.
+	if err := findLevels(tx, &keys, names[models.KindKey], nil); err != nil {
 		return nil, err
 	}
-	d.entries(entries)
+	var teamIDs, orgIDs, agentIDs []int64
+	for i := range keys {
+		teamIDs, orgIDs, agentIDs = appendID(teamIDs, keys[i].TeamID), appendID(orgIDs, keys[i].OrganizationID), appendID(agentIDs, keys[i].AgentID)
+	}
+	if err := findLevels(tx, &teams, names[models.KindTeam], teamIDs); err != nil {
+		return nil, err
+	}
+	for i := range teams {
+		orgIDs = appendID(orgIDs, teams[i].OrganizationID)
+	}
+	if err := findLevels(tx, &orgs, names[models.KindOrganization], orgIDs); err != nil {
+		return nil, err
+	}
+	if err := findLevels(tx, &agents, names[models.KindAgent], agentIDs); err != nil {
+		return nil, err
+	}
+	if err := findLevels(tx, &users, names[models.KindEndUser], nil); err != nil {
+		return nil, err
+	}
+	remember := func(kind string, ids []int64, name func(int) string) {
+		for i, id := range ids {
+			l.remember(kind, id, name(i))
+		}
+	}
+	remember(models.KindOrganization, rowIDs(orgs), func(i int) string { return orgs[i].Name })
+	remember(models.KindAgent, rowIDs(agents), func(i int) string { return agents[i].Name })
+	remember(models.KindEndUser, rowIDs(users), func(i int) string { return users[i].Name })
+	remember(models.KindTeam, rowIDs(teams), func(i int) string { return teams[i].Name })
+	remember(models.KindKey, rowIDs(keys), func(i int) string { return keys[i].Name })
+	d := newDocRows(l.st.doc, l.name)
+	d.organizations(orgs)
+	d.agents(agents)
+	d.endUsers(users)
+	d.teams(teams)
+	d.keys(keys)
+	for kind, ids := range map[string][]int64{models.KindOrganization: rowIDs(orgs), models.KindAgent: rowIDs(agents),
+		models.KindEndUser: rowIDs(users), models.KindTeam: rowIDs(teams), models.KindKey: rowIDs(keys)} {
+		for _, chunk := range chunks(ids) {
+			var entries []models.MCPEntry
+			if err := tx.Where("principal_kind = ? AND principal_id IN ?", kind, chunk).Order("id").Find(&entries).Error; err != nil {
+				return nil, err
+			}
+			d.entries(entries)
+		}
+	}
 	l.st.doc.Normalize()
 	return l.st, nil
+}
+
+// findLevels reads the rows of one level table that have one of the names or ids, each once.
+func findLevels[R any, PR levelRow[R]](tx *gorm.DB, out *[]R, names []string, ids []int64) error {
+	var rows []R
+	if err := findByName(tx, &rows, names); err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	for i := range rows {
+		seen[PR(&rows[i]).Base().ID] = true
+	}
+	var want []int64
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+		}
+	}
+	for _, chunk := range chunks(want) {
+		var more []R
+		if err := tx.Where("id IN ?", chunk).Find(&more).Error; err != nil {
+			return err
+		}
+		rows = append(rows, more...)
+	}
+	*out = rows
+	return nil
+}
+
+func appendID(ids []int64, id *int64) []int64 {
+	if id == nil {
+		return ids
+	}
+	return append(ids, *id)
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 
 	"gorm.io/gorm"
 
@@ -40,81 +39,18 @@ type OrganizationUpdate struct {
 // current one, or SettingsRevision is after BaseRevision; NotFound if the organization does not
 // exist; and models.Problems if the settings name unknown servers, groups, toolsets or tools.
 func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (int64, error) {
-	var rev int64
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		if err := lockPolicy(tx); err != nil {
-			return err
-		}
-		// Only the catalogue and this organization are read: the save costs the same for an
-		// organization of ten keys and one of twenty thousand.
-		cur, err := loadOrganization(tx, u.Org.Name)
-		if err != nil {
-			return err
-		}
-		// Checked under the lock against the stored revision: a revision from the future
-		// (forged, or from another database) would otherwise make every event look old.
-		switch {
-		case u.SettingsRevision < 0 || u.BaseRevision < 0:
-			return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", u.SettingsRevision, u.BaseRevision)
-		case u.BaseRevision > cur.rev:
-			return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", u.BaseRevision, cur.rev)
-		case u.SettingsRevision > u.BaseRevision:
-			return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", u.SettingsRevision, u.BaseRevision)
-		}
-		org := cur.doc.Organization(u.Org.Name)
-		if org == nil {
-			return models.Errorf(models.ENotFound, "unknown organization %q", u.Org.Name)
-		}
-		if probs := cur.doc.ValidateLevel(u.Org.MCP, u.Org.DenyTools); len(probs) > 0 {
-			return probs
-		}
-		if cur.rev != u.SettingsRevision {
-			own, err := organizationChanges(tx, u.Org.Name, u.SettingsRevision)
-			if err != nil {
-				return err
-			}
-			if len(own) > 0 {
-				return &models.ConflictError{Reason: models.ConflictSettings, Kind: models.KindOrganization, Name: u.Org.Name,
-					Since: u.SettingsRevision, Revision: cur.rev, Changes: own}
-			}
-		}
-		if cur.rev != u.BaseRevision {
-			stale, err := affectsOrganization(tx, cur.id(models.KindOrganization, u.Org.Name), u.Org.Name, u.BaseRevision)
-			if err != nil {
-				return err
-			}
-			if stale != "" {
-				return &models.ConflictError{Reason: models.ConflictRelated, Kind: models.KindOrganization, Name: u.Org.Name,
-					Since: u.BaseRevision, Revision: cur.rev, Cause: stale}
-			}
-		}
-		if u.Verify != nil {
-			if err := u.Verify(cur.rev); err != nil {
-				return err
-			}
-		}
-		next := cur.doc.Clone()
-		*next.Organization(u.Org.Name) = u.Org
-		next.Normalize()
-		a := newApplier(tx, cur, s.now(), u.Actor)
-		if err := a.apply(next); err != nil {
-			return err
-		}
-		rev, err = a.commit(u.Summary)
-		return err
+	r, err := s.ChangePrincipals(ctx, PrincipalChange{
+		Kind: models.KindOrganization, Name: u.Org.Name, Put: models.Document{Organizations: []models.OrganizationDoc{u.Org}},
+		SettingsRevision: u.SettingsRevision, BaseRevision: u.BaseRevision, Actor: u.Actor, Summary: u.Summary, Verify: u.Verify,
 	})
-	return rev, err
+	return r.Revision, err
 }
 
 // OrganizationChangesSince returns the audit events of the organization's own settings
 // (created, updated, deleted) committed after revision since, oldest first. The first one's
 // Before is the organization's settings at since; the last one's After, its settings now.
 func (s *Store) OrganizationChangesSince(ctx context.Context, org string, since int64) ([]models.AuditEvent, error) {
-	return organizationChanges(s.db.WithContext(ctx), org, since)
-}
-
-func organizationChanges(tx *gorm.DB, org string, since int64) ([]models.AuditEvent, error) {
-	return entityChanges(tx, models.KindOrganization, org, since)
+	return s.PrincipalChangesSince(ctx, models.KindOrganization, org, since)
 }
 
 // lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves
@@ -125,59 +61,4 @@ func lockPolicy(tx *gorm.DB) error {
 		return nil
 	}
 	return tx.Exec("SELECT revision FROM policy_state WHERE id = 1 FOR UPDATE").Error
-}
-
-// affectsOrganization looks at every change committed after revision since and returns a
-// description of the first one, other than to the organization's own settings, that can change
-// the access of the organization, its teams or their keys ("" when none can). Servers, access groups, toolsets and agents can reach anyone,
-// so any change to them counts; teams and keys count when they were or are in the organization.
-func affectsOrganization(tx *gorm.DB, orgID int64, org string, since int64) (string, error) {
-	var events []models.AuditEvent
-	if err := tx.Where("revision > ?", since).Order("id").Find(&events).Error; err != nil {
-		return "", err
-	}
-	var names []string
-	if err := tx.Model(&models.Team{}).Where("organization_id = ?", orgID).Pluck("name", &names).Error; err != nil {
-		return "", err
-	}
-	teams := make(map[string]bool, len(names))
-	for _, n := range names {
-		teams[n] = true
-	}
-	var placement struct {
-		Organization string `json:"organization"`
-		Team         string `json:"team"`
-	}
-	inOrg := func(js string) bool {
-		placement.Organization, placement.Team = "", ""
-		if js == "" || json.Unmarshal([]byte(js), &placement) != nil {
-			return false
-		}
-		return placement.Organization == org || teams[placement.Team]
-	}
-	for _, e := range events {
-		what := e.EntityKind + " " + e.EntityName + " was " + e.Action + "d"
-		switch e.EntityKind {
-		case models.KindServer, models.KindAccessGroup, models.KindToolset, models.KindAgent:
-			if e.Action == "set_auth_headers" {
-				continue
-			}
-			return what, nil
-		case models.KindOrganization:
-			// The organization's own changes are UpdateOrganization's first check, against the
-			// revision its settings were loaded at; another organization's cannot reach it.
-		case models.KindTeam:
-			if teams[e.EntityName] || inOrg(e.Before) || inOrg(e.After) {
-				return what, nil
-			}
-		case models.KindKey:
-			if e.Action == "issue_secret" {
-				continue
-			}
-			if inOrg(e.Before) || inOrg(e.After) {
-				return what, nil
-			}
-		}
-	}
-	return "", nil
 }
