@@ -49,7 +49,40 @@ func routes(r *gin.Engine, d Deps) {
 	r.GET("/servers/:server", serverPages.Show)
 	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
 	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
-	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List)
+	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List) // filters: kind, name, actor, from, to
+
+	// Editing the catalogue (MCP servers with Sync tools, access groups, toolsets), each through
+	// a previewed, revision-checked save as an organization's settings; the audit log's event
+	// pages and Revert; importing and exporting the whole policy document. Writes are admin-only.
+	serverEdit := handlers.NewServerSettings(d.Store, console)
+	r.GET("/servers/new", serverEdit.New)
+	r.POST("/servers", serverEdit.Create)
+	r.GET("/servers/:server/settings", serverEdit.Settings)
+	r.POST("/servers/:server/settings/preview", serverEdit.Preview)
+	r.POST("/servers/:server/settings", serverEdit.Save)
+	r.POST("/servers/:server/settings/why", serverEdit.Why)
+	r.POST("/servers/:server/delete", serverEdit.Delete)
+	r.POST("/servers/:server/headers", serverEdit.SetHeaders)
+	r.POST("/servers/:server/sync", serverEdit.Sync)
+	r.POST("/servers/:server/sync/apply", serverEdit.SyncApply)
+	groupEdit, toolsetEdit := handlers.NewGroupSettings(d.Store, console), handlers.NewToolsetSettings(d.Store, console)
+	for path, edit := range map[string]*handlers.Catalogue{"/access-groups": groupEdit, "/toolsets": toolsetEdit} {
+		r.GET(path+"/new", edit.New)
+		r.POST(path, edit.Create)
+		r.GET(path+"/:name/settings", edit.Settings)
+		r.POST(path+"/:name/settings/preview", edit.Preview)
+		r.POST(path+"/:name/settings", edit.Save)
+		r.POST(path+"/:name/settings/why", edit.Why)
+		r.POST(path+"/:name/delete", edit.Delete)
+	}
+	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit)
+	r.GET("/audit/:id", audit.Show)
+	r.GET("/audit/:id/revert", audit.Revert)
+	policy := &handlers.Policy{Store: d.Store, State: console}
+	r.GET("/import", policy.ImportPage)
+	r.POST("/import", policy.ImportPreview)
+	r.POST("/import/apply", policy.ImportApply)
+	r.GET("/export", policy.Export)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	if d.State != nil {

@@ -60,6 +60,12 @@ func (s *ImportSummary) String() string {
 // writes one audit event per changed entity. An invalid document returns models.Problems and
 // writes nothing. Key secrets are never touched.
 func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor string) (*ImportSummary, error) {
+	return s.applyDocument(ctx, doc, actor, nil)
+}
+
+// applyDocument is ApplyDocument, refusing with a conflict when base is given and the
+// revision is no longer *base.
+func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor string, base *int64) (*ImportSummary, error) {
 	if probs := doc.Validate(); len(probs) > 0 {
 		return nil, probs
 	}
@@ -80,6 +86,15 @@ func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor s
 		cur, err := loadState(tx)
 		if err != nil {
 			return err
+		}
+		if base != nil {
+			if err := revisionBounds(cur.rev, *base, *base); err != nil {
+				return err
+			}
+			if cur.rev != *base {
+				return &models.ConflictError{Reason: models.ConflictRelated, Kind: "document", Name: "policy",
+					Since: *base, Revision: cur.rev, Cause: "the policy was changed by another save"}
+			}
 		}
 		a := newApplier(tx, cur, s.now(), actor)
 		if err := a.apply(next); err != nil {

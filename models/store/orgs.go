@@ -47,15 +47,8 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		if err != nil {
 			return err
 		}
-		// Checked under the lock against the stored revision: a revision from the future
-		// (forged, or from another database) would otherwise make every event look old.
-		switch {
-		case u.SettingsRevision < 0 || u.BaseRevision < 0:
-			return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", u.SettingsRevision, u.BaseRevision)
-		case u.BaseRevision > cur.rev:
-			return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", u.BaseRevision, cur.rev)
-		case u.SettingsRevision > u.BaseRevision:
-			return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", u.SettingsRevision, u.BaseRevision)
+		if err := revisionBounds(cur.rev, u.SettingsRevision, u.BaseRevision); err != nil {
+			return err
 		}
 		org := cur.doc.Organization(u.Org.Name)
 		if org == nil {
@@ -64,25 +57,11 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		if probs := cur.doc.ValidateLevel(u.Org.MCP, u.Org.DenyTools); len(probs) > 0 {
 			return probs
 		}
-		if cur.rev != u.SettingsRevision {
-			own, err := organizationChanges(tx, u.Org.Name, u.SettingsRevision)
-			if err != nil {
-				return err
-			}
-			if len(own) > 0 {
-				return &models.ConflictError{Reason: models.ConflictSettings, Kind: models.KindOrganization, Name: u.Org.Name,
-					Since: u.SettingsRevision, Revision: cur.rev, Changes: own}
-			}
-		}
-		if cur.rev != u.BaseRevision {
-			stale, err := affectsOrganization(tx, cur.id(models.KindOrganization, u.Org.Name), u.Org.Name, u.BaseRevision)
-			if err != nil {
-				return err
-			}
-			if stale != "" {
-				return &models.ConflictError{Reason: models.ConflictRelated, Kind: models.KindOrganization, Name: u.Org.Name,
-					Since: u.BaseRevision, Revision: cur.rev, Cause: stale}
-			}
+		if err := checkRevisions(tx, cur.rev, models.KindOrganization, u.Org.Name, u.SettingsRevision, u.BaseRevision,
+			func(since int64) (string, error) {
+				return affectsOrganization(tx, cur.id(models.KindOrganization, u.Org.Name), u.Org.Name, since)
+			}); err != nil {
+			return err
 		}
 		next := cur.doc.Clone()
 		*next.Organization(u.Org.Name) = u.Org
@@ -101,14 +80,63 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 // (created, updated, deleted) committed after revision since, oldest first. The first one's
 // Before is the organization's settings at since; the last one's After, its settings now.
 func (s *Store) OrganizationChangesSince(ctx context.Context, org string, since int64) ([]models.AuditEvent, error) {
-	return organizationChanges(s.db.WithContext(ctx), org, since)
+	return s.ChangesSince(ctx, models.KindOrganization, org, since)
 }
 
-func organizationChanges(tx *gorm.DB, org string, since int64) ([]models.AuditEvent, error) {
+// ChangesSince returns the audit events of one entity's own settings committed after revision
+// since, oldest first (see OrganizationChangesSince).
+func (s *Store) ChangesSince(ctx context.Context, kind, name string, since int64) ([]models.AuditEvent, error) {
+	return entityChanges(s.db.WithContext(ctx), kind, name, since)
+}
+
+func entityChanges(tx *gorm.DB, kind, name string, since int64) ([]models.AuditEvent, error) {
 	var events []models.AuditEvent
-	err := tx.Where("revision > ? AND entity_kind = ? AND entity_name = ?", since, models.KindOrganization, org).
+	err := tx.Where("revision > ? AND entity_kind = ? AND entity_name = ?", since, kind, name).
 		Order("id").Find(&events).Error
 	return events, err
+}
+
+// revisionBounds checks a save's revisions under the policy lock against the stored revision
+// cur: a revision from the future (forged, or from another database) would otherwise make
+// every event look old. It returns Invalid for unsound revisions.
+func revisionBounds(cur, settingsRev, baseRev int64) error {
+	switch {
+	case settingsRev < 0 || baseRev < 0:
+		return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", settingsRev, baseRev)
+	case baseRev > cur:
+		return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", baseRev, cur)
+	case settingsRev > baseRev:
+		return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", settingsRev, baseRev)
+	}
+	return nil
+}
+
+// checkRevisions is the staleness check of every revision-checked save, run under the policy
+// lock against the stored revision cur (after revisionBounds): the entity's own settings must
+// not have changed since settingsRev, nor anything related (as told by related, given the
+// revision to look after) since baseRev. A stale save gets a *models.ConflictError.
+func checkRevisions(tx *gorm.DB, cur int64, kind, name string, settingsRev, baseRev int64, related func(since int64) (string, error)) error {
+	if cur != settingsRev {
+		own, err := entityChanges(tx, kind, name, settingsRev)
+		if err != nil {
+			return err
+		}
+		if len(own) > 0 {
+			return &models.ConflictError{Reason: models.ConflictSettings, Kind: kind, Name: name,
+				Since: settingsRev, Revision: cur, Changes: own}
+		}
+	}
+	if cur != baseRev {
+		stale, err := related(baseRev)
+		if err != nil {
+			return err
+		}
+		if stale != "" {
+			return &models.ConflictError{Reason: models.ConflictRelated, Kind: kind, Name: name,
+				Since: baseRev, Revision: cur, Cause: stale}
+		}
+	}
+	return nil
 }
 
 // lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves
