@@ -115,7 +115,7 @@ func (h *Audit) List(c *gin.Context) {
 			Path: "/audit", Rows: "audit-rows", Status: "audit-status", One: "event", Many: "events",
 			Params: []views.Param{{Name: "kind", Value: kind}, {Name: "name", Value: name}, {Name: "actor", Value: actor}, {Name: "from", Value: from}, {Name: "to", Value: to}},
 			Filter: filter,
-			Page: page, PerPage: auditPerPage, Shown: len(rows), Total: -1, HasNext: more,
+			Page:   page, PerPage: auditPerPage, Shown: len(rows), Total: -1, HasNext: more,
 		},
 		Kind: kind, Kinds: auditKinds, Events: rows, Name: name, Actor: actor, From: from, To: to,
 	}

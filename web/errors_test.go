@@ -263,8 +263,8 @@ func TestConsoleErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "server": doc.Servers[0].Name}
-	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "server": "no-such-server"}
+	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "server": doc.Servers[0].Name, "name": doc.Toolsets[0].Name, "id": "1"}
+	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "server": "no-such-server", "name": "no-such-name", "id": "999999"}
 	routes := consoleRoutes(t, h)
 
 	for _, r := range routes {

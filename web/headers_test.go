@@ -63,8 +63,8 @@ func TestBrowserHeadersOnEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "server": doc.Servers[0].Name, "filepath": "warden.css"}
-	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "server": "no-such-server", "filepath": "no-such.css"}
+	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "server": doc.Servers[0].Name, "name": doc.Toolsets[0].Name, "id": "1", "filepath": "warden.css"}
+	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "server": "no-such-server", "name": "no-such-name", "id": "999999", "filepath": "no-such.css"}
 	eng := h.(*gin.Engine)
 	n := 0
 	for _, r := range eng.Routes() {
