@@ -29,7 +29,6 @@ func revOf(t *testing.T, a *app) string {
 	return itoa64(v.Revision)
 }
 
-
 func jsonNum(n int64) string { return itoa64(n) }
 
 func jsonReq(method, path string, form url.Values) *http.Request {
