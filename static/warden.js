@@ -5,6 +5,7 @@
 //    "change" on it, which is what htmx listens for.
 //  - the organization settings form: "No limit" disables the selection, and each server's tool
 //    limit block shows only while the server is selected.
+//  - [data-warn-unsaved]: leaving the page with edits in the form not saved asks first.
 //  - a failed htmx request is shown, never dropped: in the preview panel for a preview, in the
 //    page's error region otherwise.
 (function () {
@@ -258,8 +259,24 @@
     sync();
   }
 
+  // Edited forms not yet submitted; the browser asks before a page with one is left.
+  var unsaved = [];
+  function warnUnsaved(form) {
+    function edited() { if (unsaved.indexOf(form) < 0) unsaved.push(form); }
+    form.addEventListener("input", edited);
+    form.addEventListener("change", edited);
+    form.addEventListener("submit", function () { unsaved = []; });
+  }
+  window.addEventListener("beforeunload", function (e) {
+    if (unsaved.some(function (f) { return document.body.contains(f); })) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+
   function init(scope) {
     scope.querySelectorAll("[data-multiselect]").forEach(enhance);
+    scope.querySelectorAll("form[data-warn-unsaved]").forEach(warnUnsaved);
     var form = scope.querySelector("#org-settings");
     if (form) settings(form);
   }

@@ -31,6 +31,13 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolsets", "/toolsets", `[data-testid=toolset-list]`},
 	{"access-groups", "/access-groups", `[data-testid=group-list]`},
 	{"audit", "/audit", `[data-testid=audit-list]`},
+	{"audit-event", "/audit/1", `[data-testid=audit-event]`},
+	{"server-settings", "/servers/github/settings", `#preview-panel`},
+	{"server-new", "/servers/new", `#name`},
+	{"group-settings", "/access-groups/engineering/settings", `#preview-panel`},
+	{"toolset-settings", "/toolsets/read-only/settings", `#preview-panel`},
+	{"toolset-new", "/toolsets/new", `#name`},
+	{"import", "/import", `[data-testid=import-form]`},
 	{"error", "/nope", `main h1`},
 }
 
