@@ -1,18 +1,25 @@
-// Package mcppeers starts the npm reference MCP peers of handlers/mcpgw/testdata/peers for
-// tests in any package: the gateway's end-to-end tests, the console's Sync tools tests.
+// Package mcppeers starts real MCP peers for tests in any package (the gateway's end-to-end
+// tests, the console's Sync tools tests): the npm reference server of
+// handlers/mcpgw/testdata/peers, and a Go SDK server whose tools a test changes.
 package mcppeers
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/warden-mcp/warden/models/testenv"
 )
@@ -114,4 +121,45 @@ func StartEverything(t testing.TB) *Everything {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// GoServer is a real MCP server built with the official Go SDK, serving Streamable HTTP, whose
+// tool list a test changes as it goes (Tool, Remove).
+type GoServer struct {
+	// URL is its endpoint.
+	URL  string
+	srv  *mcp.Server
+	auth atomic.Value
+}
+
+// NewGoServer starts an MCP server with no tools, stopped when the test ends.
+func NewGoServer(t testing.TB) *GoServer {
+	t.Helper()
+	g := &GoServer{srv: mcp.NewServer(&mcp.Implementation{Name: "warden-test-upstream", Version: "1"}, nil)}
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return g.srv }, &mcp.StreamableHTTPOptions{JSONResponse: true})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.auth.Store(r.Header.Get("Authorization"))
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	g.URL = hs.URL
+	return g
+}
+
+type noArgs struct{}
+
+// Tool adds a tool taking no arguments, or replaces the one of that name.
+func (g *GoServer) Tool(name, description string) {
+	mcp.AddTool(g.srv, &mcp.Tool{Name: name, Description: description}, func(context.Context, *mcp.CallToolRequest, noArgs) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{}, nil, nil
+	})
+}
+
+// Remove removes tools.
+func (g *GoServer) Remove(names ...string) { g.srv.RemoveTools(names...) }
+
+// Authorization is the Authorization header of the last request it received.
+func (g *GoServer) Authorization() string {
+	s, _ := g.auth.Load().(string)
+	return s
 }
