@@ -221,12 +221,13 @@ func lineDiff(a, b string) []views.DiffLine {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
 			out = append(out, views.DiffLine{Op: " ", Text: x[i]})
 			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			out = append(out, views.DiffLine{Op: "+", Text: y[j]})
-			j++
-		default:
+		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
+			// Removed lines before added ones, as diff(1) prints them.
 			out = append(out, views.DiffLine{Op: "-", Text: x[i]})
 			i++
+		default:
+			out = append(out, views.DiffLine{Op: "+", Text: y[j]})
+			j++
 		}
 	}
 	return out

@@ -56,7 +56,8 @@ keys:
 	return st, srv
 }
 
-// checkPage fails when the page is wider than the window or axe finds a serious violation.
+// checkPage fails when the page is wider than the window or axe finds a serious violation, and
+// saves a screenshot of it.
 func checkPage(t *testing.T, ctx context.Context, axe, name string) {
 	t.Helper()
 	widths := stepValue(t, ctx, "measure "+name, chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`))
@@ -65,6 +66,10 @@ func checkPage(t *testing.T, ctx context.Context, axe, name string) {
 	}
 	if v := axeSerious(t, ctx, axe); len(v) > 0 {
 		t.Errorf("accessibility violations on %s:\n%s", name, strings.Join(v, "\n"))
+	}
+	shot := stepValue(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(artifact(t, "phone-"+strings.ReplaceAll(name, " ", "-")+".png"), shot, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
