@@ -266,8 +266,6 @@ func (tp *tap) requests() []tapped {
 
 // Peers: the npm fixture with the reference server and the TypeScript SDK.
 
-func peersDir(t testing.TB) string { return mcppeers.Dir(t) }
-
 // requirePeers fails under CI (any non-empty CI) and skips elsewhere when node or the fixture's packages are missing.
 func requirePeers(t testing.TB) string { return mcppeers.Require(t) }
 
