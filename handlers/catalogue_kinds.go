@@ -53,17 +53,7 @@ func NewGroupSettings(st *store.Store, state PolicyState) *Catalogue {
 			return views.EntityForm{Servers: c.PostFormArray("servers")}
 		},
 		put: func(d *models.Document, f views.EntityForm, create bool) error {
-			g := models.AccessGroupDoc{Name: f.Name, Servers: f.Servers}
-			if create {
-				d.AccessGroups = append(d.AccessGroups, g)
-				return nil
-			}
-			cur := d.AccessGroup(f.Name)
-			if cur == nil {
-				return models.Errorf(models.ENotFound, "unknown access group %q", f.Name)
-			}
-			*cur = g
-			return nil
+			return putSet(&d.AccessGroups, d.AccessGroup(f.Name), models.AccessGroupDoc{Name: f.Name, Servers: f.Servers}, create, "access group")
 		},
 		remove: (*models.Document).RemoveAccessGroup,
 	}}
@@ -88,20 +78,24 @@ func NewToolsetSettings(st *store.Store, state PolicyState) *Catalogue {
 			return views.EntityForm{Tools: tools}
 		},
 		put: func(d *models.Document, f views.EntityForm, create bool) error {
-			t := models.ToolsetDoc{Name: f.Name, Tools: f.Tools}
-			if create {
-				d.Toolsets = append(d.Toolsets, t)
-				return nil
-			}
-			cur := d.Toolset(f.Name)
-			if cur == nil {
-				return models.Errorf(models.ENotFound, "unknown toolset %q", f.Name)
-			}
-			*cur = t
-			return nil
+			return putSet(&d.Toolsets, d.Toolset(f.Name), models.ToolsetDoc{Name: f.Name, Tools: f.Tools}, create, "toolset")
 		},
 		remove: (*models.Document).RemoveToolset,
 	}}
+}
+
+// putSet puts a named set (an access group, a toolset) into the document: appended when
+// created, over the stored one (cur) otherwise.
+func putSet[D any](list *[]D, cur *D, set D, create bool, label string) error {
+	switch {
+	case create:
+		*list = append(*list, set)
+	case cur == nil:
+		return models.Errorf(models.ENotFound, "unknown %s", label)
+	default:
+		*cur = set
+	}
+	return nil
 }
 
 // checkbox reads a checkbox the form sends as "1" when ticked.

@@ -83,28 +83,9 @@ func (h *Orgs) Why(c *gin.Context) {
 		return
 	}
 	in := parseDraft(c, org.Name, false)
-	kind := resolver.PrincipalKind(c.PostForm("kind"))
-	switch kind {
-	case resolver.KindOrganization, resolver.KindTeam, resolver.KindKey:
-	default:
-		fail(c, models.Errorf(models.EInvalid, "kind must be organization, team or key, not %q", kind))
-		return
+	ch := change{problems: in.problems}
+	if len(in.problems) == 0 {
+		_, ch.after, ch.problems = h.diff(v, in.org)
 	}
-	name := c.PostForm("name")
-	before, ok := v.Snapshot.ExplainPrincipal(kind, name)
-	if !ok {
-		fail(c, models.Errorf(models.ENotFound, "unknown %s %q", kind, name))
-		return
-	}
-	p := views.WhyProps{Before: before.Lines()}
-	if len(in.problems) > 0 {
-		p.After = []string{"The draft has problems; see the preview."}
-	} else if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
-		if e, ok := after.ExplainPrincipal(kind, name); ok {
-			p.After = e.Lines()
-		}
-	} else {
-		p.After = []string{"The draft has problems; see the preview."}
-	}
-	render(c, http.StatusOK, views.Why(p))
+	explainWhy(c, v, ch)
 }

@@ -66,11 +66,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, u OrganizationUpdate) (i
 		next := cur.doc.Clone()
 		*next.Organization(u.Org.Name) = u.Org
 		next.Normalize()
-		a := newApplier(tx, cur, s.now(), u.Actor)
-		if err := a.apply(next); err != nil {
-			return err
-		}
-		rev, err = a.commit(u.Summary)
+		_, rev, err = s.write(tx, cur, next, u.Actor, u.Summary)
 		return err
 	})
 	return rev, err

@@ -36,14 +36,7 @@ type DocumentUpdate struct {
 // The edited document is validated whole: its problems come back as models.Problems.
 func (s *Store) UpdateDocument(ctx context.Context, u DocumentUpdate) (int64, error) {
 	var rev int64
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		if err := lockPolicy(tx); err != nil {
-			return err
-		}
-		cur, err := loadState(tx)
-		if err != nil {
-			return err
-		}
+	err := s.writeState(ctx, func(tx *gorm.DB, cur *state) error {
 		if err := revisionBounds(cur.rev, u.SettingsRevision, u.BaseRevision); err != nil {
 			return err
 		}
@@ -59,11 +52,8 @@ func (s *Store) UpdateDocument(ctx context.Context, u DocumentUpdate) (int64, er
 			func(since int64) (string, error) { return affectsAnyone(tx, u.Kind, u.Name, since) }); err != nil {
 			return err
 		}
-		a := newApplier(tx, cur, s.now(), u.Actor)
-		if err := a.apply(next); err != nil {
-			return err
-		}
-		rev, err = a.commit(u.Summary)
+		var err error
+		_, rev, err = s.write(tx, cur, next, u.Actor, u.Summary)
 		return err
 	})
 	return rev, err
