@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
@@ -49,26 +50,11 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 //
 //	WARDEN_TEST_DATABASE_URL=... go test -run '^$' -bench BenchmarkOrgSettings -benchtime 200x ./handlers
 func BenchmarkOrgSettings(b *testing.B) {
-	cfg := gen.Large()
-	cfg.Organizations, cfg.Teams, cfg.Keys, cfg.BigOrgKeys = 5, 625, 25000, 20000
-	cfg.Agents, cfg.EndUsers = 50, 100
-	doc := gen.Generate(cfg)
+	doc, state, h := largeConsole(b)
 	big := doc.Organization(gen.OrgName(0))
-	st := storetest.Open(b, store.KindPostgres)
-	ctx := context.Background()
-	start := time.Now()
-	if _, err := st.ApplyDocument(ctx, doc, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("imported %d teams, %d keys into Postgres in %s", len(doc.Teams), len(doc.Keys), time.Since(start).Round(time.Millisecond))
-	state := live.New(st, live.Options{})
-	if err := state.Load(ctx); err != nil {
-		b.Fatal(err)
-	}
 	v, _ := state.View()
 	teams, keys := len(v.Snapshot.OrganizationTeams(big.Name)), len(v.Snapshot.OrganizationKeys(big.Name))
 	b.Logf("%s has %d teams and %d keys", big.Name, teams, keys)
-	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
 
 	// The draft: limit the organization to its first access group and toolset only, and deny one
 	// more tool; a change that reaches most of its teams and keys.
@@ -77,28 +63,8 @@ func BenchmarkOrgSettings(b *testing.B) {
 	draft.DenyTools = append(append([]string{}, big.DenyTools...), doc.Toolsets[0].Tools[0])
 	form := formFor(draft, v.Revision).Encode()
 
-	measure := func(b *testing.B, req func() *httptest.ResponseRecorder) {
-		durations := make([]time.Duration, 0, b.N)
-		size := 0
-		for b.Loop() {
-			t0 := time.Now()
-			w := req()
-			durations = append(durations, time.Since(t0))
-			if w.Code != 200 {
-				b.Fatalf("status %d: %.300s", w.Code, w.Body)
-			}
-			size = w.Body.Len()
-		}
-		sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
-		q := func(p float64) float64 {
-			return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000
-		}
-		b.ReportMetric(q(0.50), "p50-ms")
-		b.ReportMetric(q(0.95), "p95-ms")
-		b.ReportMetric(float64(size)/1024, "KiB/response")
-	}
 	b.Run("settings-page", func(b *testing.B) {
-		measure(b, func() *httptest.ResponseRecorder {
+		measureRequests(b, func() *httptest.ResponseRecorder {
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("GET", "/orgs/"+big.Name+"/settings", nil))
 			return w
@@ -108,7 +74,7 @@ func BenchmarkOrgSettings(b *testing.B) {
 		// Alternate between the draft and the stored settings, each save at the current revision.
 		forms := []models.OrganizationDoc{draft, *big}
 		i := 0
-		measure(b, func() *httptest.ResponseRecorder {
+		measureRequests(b, func() *httptest.ResponseRecorder {
 			v, _ := state.View()
 			req := httptest.NewRequest("POST", "/orgs/"+big.Name+"/settings", strings.NewReader(formFor(forms[i%2], v.Revision).Encode()))
 			i++
@@ -122,12 +88,97 @@ func BenchmarkOrgSettings(b *testing.B) {
 		})
 	})
 	b.Run("preview", func(b *testing.B) {
-		measure(b, func() *httptest.ResponseRecorder {
+		measureRequests(b, func() *httptest.ResponseRecorder {
 			req := httptest.NewRequest("POST", "/orgs/"+big.Name+"/settings/preview", strings.NewReader(form))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("HX-Request", "true")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
+			return w
+		})
+	})
+}
+
+// largeConsole is the console over a generated policy on Postgres: 5 organizations, 625 teams
+// and 25,000 keys, 20,000 of them in the first organization.
+func largeConsole(b *testing.B) (*models.Document, *live.State, http.Handler) {
+	cfg := gen.Large()
+	cfg.Organizations, cfg.Teams, cfg.Keys, cfg.BigOrgKeys = 5, 625, 25000, 20000
+	cfg.Agents, cfg.EndUsers = 50, 100
+	doc := gen.Generate(cfg)
+	st := storetest.Open(b, store.KindPostgres)
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := st.ApplyDocument(ctx, doc, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("imported %d teams, %d keys into Postgres in %s", len(doc.Teams), len(doc.Keys), time.Since(start).Round(time.Millisecond))
+	state := live.New(st, live.Options{})
+	if err := state.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return doc, state, web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+}
+
+// measureRequests runs req b.N times and reports p50 and p95 server time per request and the
+// response size as custom metrics; any status but 200 fails.
+func measureRequests(b *testing.B, req func() *httptest.ResponseRecorder) {
+	durations := make([]time.Duration, 0, b.N)
+	size := 0
+	for b.Loop() {
+		t0 := time.Now()
+		w := req()
+		durations = append(durations, time.Since(t0))
+		if w.Code != 200 {
+			b.Fatalf("status %d: %.300s", w.Code, w.Body)
+		}
+		size = w.Body.Len()
+	}
+	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	q := func(p float64) float64 {
+		return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
+	b.ReportMetric(float64(size)/1024, "KiB/response")
+}
+
+// BenchmarkAccessGroupSettings measures an access group's preview and save through the router
+// on Postgres (largeConsole): dropping the group's first server, a change that reaches keys in
+// every organization that uses the group.
+//
+//	WARDEN_TEST_DATABASE_URL=... go test -run '^$' -bench BenchmarkAccessGroupSettings -benchtime 50x ./handlers
+func BenchmarkAccessGroupSettings(b *testing.B) {
+	doc, state, h := largeConsole(b)
+	g := doc.AccessGroups[0]
+	form := func(servers []string) string {
+		v, _ := state.View()
+		return url.Values{"servers": servers, "loaded_revision": {itoa64(v.Revision)}, "preview_revision": {itoa64(v.Revision)}}.Encode()
+	}
+	post := func(path, body string, hx bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if hx {
+			req.Header.Set("HX-Request", "true")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	base := "/access-groups/" + g.Name + "/settings"
+	b.Run("preview", func(b *testing.B) {
+		body := form(g.Servers[1:])
+		measureRequests(b, func() *httptest.ResponseRecorder { return post(base+"/preview", body, true) })
+	})
+	b.Run("save", func(b *testing.B) {
+		drafts := [][]string{g.Servers[1:], g.Servers}
+		i := 0
+		measureRequests(b, func() *httptest.ResponseRecorder {
+			w := post(base, form(drafts[i%2]), false)
+			i++
+			if w.Code == 303 {
+				w.Code = 200
+			}
 			return w
 		})
 	})
