@@ -406,3 +406,92 @@ func TestAuditFiltersEventAndRevert(t *testing.T) {
 		t.Errorf("org revert: %d %s", w.Code, text(d, "form-notice"))
 	}
 }
+
+func TestCatalogueListsFilterAndPage(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	for _, c := range []struct{ path, row, want string }{
+		{"/servers?q=JI", "server-row", "jira"},
+		{"/servers?q=nosuch", "server-row", ""},
+		{"/access-groups?q=jira", "group-row", "dev"},
+		{"/toolsets?q=list_issues", "toolset-row", "read-only"},
+	} {
+		for _, hx := range []bool{false, true} {
+			w := a.do(t, "GET", c.path, nil, hx)
+			body := w.Body.String()
+			if hx {
+				// The fragment is the table body and the status line, as the filter swaps them.
+				if strings.Contains(body, "<html") || !strings.Contains(body, `hx-swap-oob="true"`) {
+					t.Errorf("%s fragment: %.300s", c.path, body)
+				}
+				body = "<table>" + body + "</table>"
+			}
+			d, _ := goquery.NewDocumentFromReader(strings.NewReader(body))
+			got := strings.Join(d.Find(`[data-testid="`+c.row+`"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("data-name", "") }), ",")
+			if w.Code != http.StatusOK || got != c.want {
+				t.Errorf("%s (htmx %v): %d rows %q, want %q", c.path, hx, w.Code, got, c.want)
+			}
+		}
+	}
+	// An empty list says what to do next.
+	if w := a.do(t, "GET", "/servers?q=nosuch", nil, false); !strings.Contains(w.Body.String(), `No servers matching “nosuch”`) {
+		t.Errorf("empty filtered list: %.2000s", w.Body)
+	}
+}
+
+func TestCatalogueStaleNoteAndRevertOfADeletion(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	// Someone else changes dev after this form loaded it: the preview says so.
+	if w := a.do(t, "POST", "/access-groups/dev/settings", url.Values{"servers": {"github"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, false); w.Code != http.StatusSeeOther {
+		t.Fatal(w.Code)
+	}
+	w := a.do(t, "POST", "/access-groups/dev/settings/preview", url.Values{"servers": {"jira"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, true)
+	if note := text(parse(t, w), "stale-note"); !strings.Contains(note, "dev was changed by console") {
+		t.Errorf("stale note %q", note)
+	}
+	// Deleting read-only, then reverting it: the creation page comes back filled in.
+	if w := a.do(t, "POST", "/toolsets/read-only/delete", url.Values{"confirm": {"1"}, "confirm_name": {"read-only"}, "loaded_revision": {"2"}, "preview_revision": {"2"}}, false); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	ev, _ := a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindToolset, EntityName: "read-only", Limit: 1})
+	w = a.do(t, "GET", "/audit/"+jsonNum(ev[0].ID)+"/revert", nil, false)
+	d := parse(t, w)
+	if w.Code != http.StatusOK || d.Find(`#name`).AttrOr("value", "") != "read-only" || d.Find(`#tools option[selected]`).Length() != 2 {
+		t.Fatalf("revert of a deletion: %d %s", w.Code, text(d, "form-notice"))
+	}
+	if w := a.do(t, "POST", "/toolsets", url.Values{"name": {"read-only"}, "tools": {"github/list_issues", "jira/search"}, "loaded_revision": {"3"}}, false); w.Code != http.StatusSeeOther {
+		t.Fatalf("re-create: %d %s", w.Code, w.Body)
+	}
+	// Reverting the re-creation is deleting it again: the delete page.
+	ev, _ = a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindToolset, EntityName: "read-only", Limit: 1})
+	if w := a.do(t, "GET", "/audit/"+jsonNum(ev[0].ID)+"/revert", nil, false); w.Code != http.StatusOK || parse(t, w).Find(`[data-testid="delete-form"]`).Length() != 1 {
+		t.Errorf("revert of a creation: %d", w.Code)
+	}
+	// A secret's or a header's event has no revert.
+	if err := a.st.SetServerAuthHeaders(context.Background(), "jira", map[string]string{"X-A": "b"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindServer, EntityName: "jira", Limit: 1})
+	if w := a.do(t, "GET", "/audit/"+jsonNum(ev[0].ID)+"/revert", nil, false); w.Code != http.StatusUnprocessableEntity {
+		t.Errorf("revert of set_auth_headers: %d", w.Code)
+	}
+	if w := a.do(t, "GET", "/audit/"+jsonNum(ev[0].ID), nil, false); w.Code != http.StatusOK || strings.Contains(w.Body.String(), `data-testid="revert"`) {
+		t.Errorf("header event page: %d", w.Code)
+	}
+}
+
+func TestToolsetListPaged(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nservers:\n  - {name: s, tools: [t]}\ntoolsets:\n")
+	for i := range 60 {
+		b.WriteString("  - {name: set-" + jsonNum(int64(100+i)) + ", tools: [s/t]}\n")
+	}
+	a := newApp(t, store.KindSQLite, b.String())
+	d := parse(t, a.do(t, "GET", "/toolsets", nil, false))
+	if n := d.Find(`[data-testid="toolset-row"]`).Length(); n != 50 || !strings.Contains(text(d, "toolset-status"), "Toolsets 1–50 of 60") {
+		t.Errorf("page 1: %d rows, %q", n, text(d, "toolset-status"))
+	}
+	d = parse(t, a.do(t, "GET", "/toolsets?page=2", nil, false))
+	if n := d.Find(`[data-testid="toolset-row"]`).Length(); n != 10 || d.Find(`[data-testid="toolset-row"]`).First().AttrOr("data-name", "") != "set-150" {
+		t.Errorf("page 2: %d rows", n)
+	}
+}
