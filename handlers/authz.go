@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/views"
 )
 
 // identityKey holds the *models.Identity the web shell's sign-in middleware established.
@@ -14,7 +15,11 @@ const identityKey = "warden.identity"
 
 // SetIdentity records who the request acts for; the web shell's sign-in middleware calls it
 // before any console handler runs.
-func SetIdentity(c *gin.Context, id *models.Identity) { c.Set(identityKey, id) }
+// The layout's header reads it from the request context ("Signed in as …").
+func SetIdentity(c *gin.Context, id *models.Identity) {
+	c.Set(identityKey, id)
+	c.Request = c.Request.WithContext(views.WithViewer(c.Request.Context(), id))
+}
 
 // IdentityOf is who the request acts for, nil when nobody is signed in.
 func IdentityOf(c *gin.Context) *models.Identity {
@@ -66,8 +71,29 @@ func allowOrgs(c *gin.Context, orgs ...string) bool {
 	return false
 }
 
+// allowBlocking is the one organization setting an org_admin may not change: blocked, the
+// admins' stop switch for a whole organization (an org_admin of a blocked organization must not
+// be able to lift it). It answers 403 when a non-admin's draft changes it.
+func allowBlocking(c *gin.Context, was, now bool) bool {
+	if was == now || IdentityOf(c).Admin() {
+		return true
+	}
+	forbid(c, "Only an admin can block or unblock an organization; nothing was saved.")
+	return false
+}
+
 // forbid answers 403 with the error page (JSON to a client asking for it).
 func forbid(c *gin.Context, msg string) {
 	Logger(c).Info("request refused", "method", c.Request.Method, "path", c.Request.URL.Path, "status", http.StatusForbidden, "actor", actorOf(c))
 	Error(c, http.StatusForbidden, msg)
 }
+
+// clientKey holds the request's client address: the peer, or from a trusted proxy the address
+// it forwarded (the web shell's host guard sets it).
+const clientKey = "warden.client"
+
+// SetClientAddr records the request's client address.
+func SetClientAddr(c *gin.Context, addr string) { c.Set(clientKey, addr) }
+
+// ClientAddr is the request's client address, for the request log and sign-in limits.
+func ClientAddr(c *gin.Context) string { return c.GetString(clientKey) }

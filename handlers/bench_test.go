@@ -117,7 +117,7 @@ func largeConsole(b *testing.B) (*models.Document, *live.State, http.Handler) {
 	if err := state.Load(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return doc, state, web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+	return doc, state, storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(b, st))
 }
 
 // measureRequests runs req b.N times and reports p50 and p95 server time per request and the

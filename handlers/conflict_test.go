@@ -31,7 +31,7 @@ func demoApp(t *testing.T, kind string) *app {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &app{h: web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), st: st, state: state}
+	return &app{h: storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(t, st)), st: st, state: state}
 }
 
 // tab is one browser tab on acme's settings page: the form's fields as a browser would post
@@ -215,14 +215,14 @@ func TestApplyMyEditsOnTop(t *testing.T) {
 			// B's live preview says the page is older than the stored settings, before B saves.
 			B.add("toolsets", "release")
 			prev := B.preview()
-			if got := text(prev, "stale-note"); !strings.Contains(got, "acme was changed by console at ") || !strings.Contains(got, " UTC after you opened this page") {
+			if got := text(prev, "stale-note"); !strings.Contains(got, "acme was changed by root at ") || !strings.Contains(got, " UTC after you opened this page") {
 				t.Errorf("stale note %q", got)
 			}
 			if w := B.submit(""); w.Code != http.StatusConflict {
 				t.Fatalf("B's save: %d, want 409", w.Code)
 			}
 			d := B.page
-			if got := text(d, "change-actor"); got != "console" {
+			if got := text(d, "change-actor"); got != "root" {
 				t.Errorf("who changed acme: %q", got)
 			}
 			if got := text(d, "change-delta"); got != "denied tools: + slack/post_message" {

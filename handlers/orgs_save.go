@@ -33,6 +33,9 @@ func (h *Orgs) Save(c *gin.Context) {
 		h.refuse(c, v, org, in, "The form has problems; nothing was saved.")
 		return
 	}
+	if !allowBlocking(c, org.Blocked, in.org.Blocked) {
+		return
+	}
 	// The diff at the form's revision is what the person saw; it becomes the audit summary.
 	diff, _, probs := h.diff(v, in.org)
 	if len(probs) > 0 {

@@ -66,7 +66,7 @@ func newApp(t *testing.T, kind, yaml string) *app {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &app{h: web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), st: st, state: state}
+	return &app{h: storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(t, st)), st: st, state: state}
 }
 
 func (a *app) do(t *testing.T, method, path string, form url.Values, hx bool) *httptest.ResponseRecorder {
@@ -270,7 +270,7 @@ func TestSave(t *testing.T) {
 				t.Errorf("flash %q", got)
 			}
 			events, _ := a.st.ListAuditEvents(ctx, store.AuditFilter{EntityKind: models.KindOrganization, Limit: 1})
-			if len(events) != 1 || !strings.Contains(events[0].Summary, "4 keys lost access") || events[0].Actor != "console" {
+			if len(events) != 1 || !strings.Contains(events[0].Summary, "4 keys lost access") || events[0].Actor != "root" {
 				t.Errorf("audit: %+v", events)
 			}
 
@@ -431,7 +431,7 @@ func TestPreviewPaged(t *testing.T) {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a := &app{h: web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), st: st, state: state}
+	a := &app{h: storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(t, st)), st: st, state: state}
 	big := doc.Organization(gen.OrgName(0))
 	// Limit the organization to nothing: everyone under it loses everything.
 	f := url.Values{"mode": {"limit"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}
@@ -465,7 +465,7 @@ func TestPreviewPaged(t *testing.T) {
 // With no policy view to trust, the console fails closed like enforcement: 503, not a 500.
 func TestConsoleWithoutView(t *testing.T) {
 	st := storetest.Open(t, store.KindSQLite)
-	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: live.New(st, live.Options{})}) // never loaded
+	h := storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: live.New(st, live.Options{})}), storetest.Admin(t, st)) // never loaded
 	for _, path := range []string{"/orgs", "/orgs/acme/settings", "/keys"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))

@@ -75,3 +75,22 @@ func (i *Identity) Administers(org string) bool {
 func (i *Identity) Writes() bool {
 	return i != nil && (i.Role == RoleAdmin || i.Role == RoleOrgAdmin)
 }
+
+// ValidUsername checks a username: 1 to 64 characters of lower-case ASCII letters, digits and
+// . _ @ - (so an e-mail address from an identity provider fits), starting with a letter or
+// digit. ASCII only: a username is shown as the actor of every change, where a look-alike
+// letter from another script would let one person pass for another.
+func ValidUsername(name string) error {
+	if name == "" || len(name) > 64 {
+		return Errorf(EInvalid, "username must be 1 to 64 characters, not %d", len(name))
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '@' || r == '-'):
+		default:
+			return Errorf(EInvalid, "username %q: character %d (%q) is not allowed; use lower-case letters, digits and . _ @ - (not first)", name, i+1, r)
+		}
+	}
+	return nil
+}

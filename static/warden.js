@@ -350,6 +350,19 @@
     if (e.detail.successful && region && e.detail.target !== region) region.textContent = "";
   });
 
+  // Copy buttons (data-copy="ID"): copy the text of element ID, for secrets shown once.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) return;
+    var el = document.getElementById(b.getAttribute("data-copy"));
+    if (!el || !navigator.clipboard) return;
+    navigator.clipboard.writeText(el.textContent.trim()).then(function () {
+      b.textContent = "Copied";
+    }, function () {
+      b.textContent = "Select and copy";
+    });
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { init(document); });
   } else {

@@ -188,7 +188,7 @@ func AuditEventPage(p AuditEventProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if p.CanRevert {
+			if p.CanRevert && viewerOf(ctx).Writes() {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"actions\"><a class=\"button primary\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -2,6 +2,7 @@ package views
 
 import (
 	"encoding/json"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -179,3 +180,5 @@ func DeltaLines(d models.OrganizationDelta) []string {
 	}
 	return out
 }
+
+func queryEscape(s string) string { return url.QueryEscape(s) }

@@ -581,7 +581,7 @@ func SyncPage(p SyncProps) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if len(p.Preview.Problems) == 0 {
+					if len(p.Preview.Problems) == 0 && viewerOf(ctx).Admin() {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<button type=\"submit\" class=\"primary\" data-testid=\"sync-apply\">Apply this catalogue</button> ")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
@@ -235,6 +236,7 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 
 	st, srv, want := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the settings page",
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
@@ -300,8 +302,9 @@ func TestOrgSettingsInBrowser(t *testing.T) {
 // opened in between stayed at "Loading the explanation…" for good.
 func TestWhyOpenedAsThePreviewArrivesInBrowser(t *testing.T) {
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the settings page",
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),
@@ -384,6 +387,7 @@ func TestOrgSettingsWithoutJavaScript(t *testing.T) {
 	ctx := browser(t)
 	st, srv, want := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 	noScript := chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return err

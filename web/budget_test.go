@@ -35,8 +35,8 @@ func TestBodyBudgetWired(t *testing.T) {
 	}
 	// A budget smaller than the bodies sent: every one of them is refused (serve refuses such
 	// flags; web.Limits takes them as given).
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, State: state,
-		Limits: web.Limits{MaxBodyInflightPerKey: 1 << 10, MaxBodyInflight: 1 << 10}}))
+	srv := httptest.NewServer(storetest.AsUser(web.New(web.Deps{Store: st, State: state,
+		Limits: web.Limits{MaxBodyInflightPerKey: 1 << 10, MaxBodyInflight: 1 << 10}}), storetest.Admin(t, st)))
 	t.Cleanup(srv.Close)
 	post := func(path, auth, body string) (int, string) {
 		t.Helper()

@@ -99,6 +99,7 @@ func TestSyncAndDeleteInBrowser(t *testing.T) {
 	up.Tool("fresh", "new")
 	st, srv := catalogueConsole(t, up)
 	ctx := browser(t)
+	signIn(t, ctx, srv, st, "ada", models.RoleAdmin)
 	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844))
 
 	step(t, ctx, "open the server", chromedp.Navigate(srv.URL+"/servers/gosrv"), chromedp.WaitVisible(`[data-testid=tool-list]`))
@@ -177,6 +178,7 @@ func TestImportAndRevertInBrowser(t *testing.T) {
 	up := mcppeers.NewGoServer(t)
 	st, srv := catalogueConsole(t, up)
 	ctx := browser(t)
+	signIn(t, ctx, srv, st, "ada", models.RoleAdmin)
 	step(t, ctx, "phone", chromedp.EmulateViewport(390, 844))
 
 	doc, _, err := st.LoadDocument(context.Background())

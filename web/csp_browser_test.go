@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/warden-mcp/warden/models"
 )
 
 // collectViolationsJS runs in every document before the page's own scripts (see
@@ -38,8 +39,9 @@ func violations(t *testing.T, ctx context.Context, name string) []string {
 // at the end: a style attribute set by a script is a violation the collector sees.
 func TestConsoleUnderCSPInBrowser(t *testing.T) {
 	ctx := browser(t)
-	_, srv, want := demoConsole(t)
+	st, srv, want := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "collect violations", collectViolations())
 	resp := stepValue(t, ctx, "open the settings page", chromedp.NavigateResponse(srv.URL+"/orgs/acme/settings"))

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/warden-mcp/warden/models"
 )
 
 // What previewFaults does to the preview's requests, before the console sees them.
@@ -116,11 +117,12 @@ func loggedWith(logs *syncBuffer, id, status string) bool {
 func TestPreviewErrorsInBrowser(t *testing.T) {
 	ctx := browser(t)
 	srv := httptest.NewUnstartedServer(nil)
-	h, fs, logs, _ := errorConsoleAt(t, srv.Listener.Addr().String())
+	h, fs, logs, st := errorConsoleAt(t, srv.Listener.Addr().String())
 	faults := &previewFaults{h: h}
 	srv.Config.Handler = faults
 	srv.Start()
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 	pe := watchErrors(t, ctx)
 
 	step(t, ctx, "open the settings page",
@@ -191,10 +193,11 @@ func TestErrorPageInBrowser(t *testing.T) {
 	}
 	ctx := browser(t)
 	srv := httptest.NewUnstartedServer(nil)
-	h, fs, _, _ := errorConsoleAt(t, srv.Listener.Addr().String())
+	h, fs, _, st := errorConsoleAt(t, srv.Listener.Addr().String())
 	srv.Config.Handler = h
 	srv.Start()
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 	fits := func(name string) {
 		t.Helper()
 		if v := axeSerious(t, ctx, string(axe)); len(v) > 0 {

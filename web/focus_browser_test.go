@@ -6,6 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/warden-mcp/warden/models"
 )
 
 // tabFocusJS names the focused element: "body" or "null" when no control has focus, else its
@@ -28,8 +29,9 @@ const tabFocusJS = `(() => {
 // in the tab order, and the input's blur hid it as Tab moved focus onto it.
 func TestSettingsTabOrderInBrowser(t *testing.T) {
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the settings page",
 		chromedp.Navigate(srv.URL+"/orgs/acme/settings"),

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models/demo"
+	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
 // requiredCSP are the directives every console answer's Content-Security-Policy must hold,
@@ -58,14 +59,15 @@ func checkBrowserHeaders(t *testing.T, label string, h http.Header) {
 // a page, an htmx fragment, JSON, an error of the route, a static file. The gateway and the
 // decision API, which answer programs, carry nosniff and none of the document headers.
 func TestBrowserHeadersOnEveryRoute(t *testing.T) {
-	h, fs, _, _ := errorConsole(t)
+	raw, fs, _, st := errorConsoleAt(t, "")
+	h := storetest.AsUser(raw, storetest.Admin(t, st))
 	doc, err := demo.Document()
 	if err != nil {
 		t.Fatal(err)
 	}
 	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "server": doc.Servers[0].Name, "name": doc.Toolsets[0].Name, "id": "1", "filepath": "warden.css"}
 	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "server": "no-such-server", "name": "no-such-name", "id": "999999", "filepath": "no-such.css"}
-	eng := h.(*gin.Engine)
+	eng := raw.(*gin.Engine)
 	n := 0
 	for _, r := range eng.Routes() {
 		path := strings.Replace(r.Path, "*filepath", ":filepath", 1)

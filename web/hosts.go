@@ -271,9 +271,6 @@ func parseForAddr(s string) (netip.Addr, error) {
 	return ap.Addr().Unmap(), nil
 }
 
-// clientKey holds the request's client address (forwarded.client) for the request log.
-const clientKey = "warden.client"
-
 // guardHosts answers the console only under its own names, against DNS rebinding: the console
 // has no sign-in and its forms need no token (the cross-origin protection stands in for one),
 // so a page on another name that its DNS later resolves to the console's address would be
@@ -291,7 +288,7 @@ func guardHosts(p hostPolicy) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		f := p.forwarded(r)
-		c.Set(clientKey, f.client)
+		handlers.SetClientAddr(c, f.client)
 		if f.via {
 			r.Host = f.host
 		}

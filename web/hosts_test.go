@@ -30,8 +30,8 @@ func TestConsoleHosts(t *testing.T) {
 		return w.Code
 	}
 	for _, host := range []string{"127.0.0.1:8080", "[::1]:8080", "localhost:8080", "LOCALHOST:8080", "localhost.:8080", "[::ffff:127.0.0.1]:8080"} {
-		if code := do("GET", "/", host); code != http.StatusFound {
-			t.Errorf("GET / with Host %s: %d, want 302", host, code)
+		if code := do("GET", "/", host); code != http.StatusSeeOther {
+			t.Errorf("GET / with Host %s: %d, want 303", host, code)
 		}
 	}
 	for _, host := range []string{"rebind.example:8080", "rebind.example", "localhost.rebind.example", "127.0.0.1.nip.io:8080", "",
@@ -63,17 +63,17 @@ func TestHostDecision(t *testing.T) {
 		headers []string // name, value pairs (Add, so a name may repeat)
 		want    int
 	}{
-		{name: "public host", deps: Deps{PublicURL: corp}, host: "warden.corp.example", want: 302},
-		{name: "public host, default port given", deps: Deps{PublicURL: corp}, host: "warden.corp.example:443", want: 302},
-		{name: "public host, case and trailing dot", deps: Deps{PublicURL: corp}, host: "Warden.Corp.Example.", want: 302},
+		{name: "public host", deps: Deps{PublicURL: corp}, host: "warden.corp.example", want: 303},
+		{name: "public host, default port given", deps: Deps{PublicURL: corp}, host: "warden.corp.example:443", want: 303},
+		{name: "public host, case and trailing dot", deps: Deps{PublicURL: corp}, host: "Warden.Corp.Example.", want: 303},
 		{name: "public host, other port", deps: Deps{PublicURL: corp}, host: "warden.corp.example:80", want: 421},
-		{name: "public host with explicit port", deps: Deps{PublicURL: corpPort}, host: "warden.corp.example:8443", want: 302},
+		{name: "public host with explicit port", deps: Deps{PublicURL: corpPort}, host: "warden.corp.example:8443", want: 303},
 		{name: "public host, its port left out", deps: Deps{PublicURL: corpPort}, host: "warden.corp.example", want: 421},
-		{name: "public IPv6 literal", deps: Deps{PublicURL: &url.URL{Scheme: "http", Host: "[2001:db8::1]:8080"}}, host: "[2001:DB8:0::1]:8080", want: 302},
-		{name: "localhost on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "localhost:9000", want: 302},
-		{name: "127.0.0.1 on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "127.0.0.1:9000", want: 302},
-		{name: "[::1] on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "[::]:9000"}, host: "[::1]:9000", want: 302},
-		{name: "localhost without a port, listening on 80", deps: Deps{PublicURL: corp, ListenAddr: ":80"}, host: "localhost", want: 302},
+		{name: "public IPv6 literal", deps: Deps{PublicURL: &url.URL{Scheme: "http", Host: "[2001:db8::1]:8080"}}, host: "[2001:DB8:0::1]:8080", want: 303},
+		{name: "localhost on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "localhost:9000", want: 303},
+		{name: "127.0.0.1 on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "127.0.0.1:9000", want: 303},
+		{name: "[::1] on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "[::]:9000"}, host: "[::1]:9000", want: 303},
+		{name: "localhost without a port, listening on 80", deps: Deps{PublicURL: corp, ListenAddr: ":80"}, host: "localhost", want: 303},
 		{name: "localhost on another port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "localhost:9001", want: 421},
 		{name: "127.0.0.1 on another port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "127.0.0.1:8080", want: 421},
 		{name: "localhost without a port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "localhost", want: 421},
@@ -83,29 +83,29 @@ func TestHostDecision(t *testing.T) {
 		{name: "a non-loopback address of the machine", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000"}, host: "10.1.2.3:9000", want: 421},
 
 		{name: "forwarded host from a trusted proxy", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "10.0.0.7:8080", remote: "10.0.0.7:5000",
-			headers: []string{"X-Forwarded-Host", "warden.corp.example", "X-Forwarded-Proto", "https"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "warden.corp.example", "X-Forwarded-Proto", "https"}, want: 303},
 		{name: "forwarded host from a trusted IPv6 proxy", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "backend:8080", remote: "[fd00::1]:5000",
-			headers: []string{"X-Forwarded-Host", "warden.corp.example"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "warden.corp.example"}, want: 303},
 		{name: "attacker's forwarded host from a trusted proxy", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "warden.corp.example", remote: "10.0.0.7:5000",
 			headers: []string{"X-Forwarded-Host", "rebind.example"}, want: 421},
 		{name: "forwarded host from an untrusted peer ignored (accepting)", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "warden.corp.example", remote: "192.0.2.9:5000",
-			headers: []string{"X-Forwarded-Host", "rebind.example"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "rebind.example"}, want: 303},
 		{name: "forwarded host from an untrusted peer ignored (refusing)", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "rebind.example", remote: "192.0.2.9:5000",
 			headers: []string{"X-Forwarded-Host", "warden.corp.example"}, want: 421},
 		{name: "forwarded host without --trust-proxy ignored", deps: Deps{PublicURL: corp}, host: "rebind.example", remote: "10.0.0.7:5000",
 			headers: []string{"X-Forwarded-Host", "warden.corp.example"}, want: 421},
-		{name: "trusted proxy without X-Forwarded-Host: its Host counts", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "warden.corp.example", remote: "10.0.0.7:5000", want: 302},
+		{name: "trusted proxy without X-Forwarded-Host: its Host counts", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "warden.corp.example", remote: "10.0.0.7:5000", want: 303},
 		{name: "empty X-Forwarded-Host refused", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "warden.corp.example", remote: "10.0.0.7:5000",
 			headers: []string{"X-Forwarded-Host", ""}, want: 421},
 		// A proxy appending to what the client sent: the rightmost value is the proxy's.
 		{name: "client's value left of the proxy's", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "backend", remote: "10.0.0.7:5000",
-			headers: []string{"X-Forwarded-Host", "rebind.example, warden.corp.example"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "rebind.example, warden.corp.example"}, want: 303},
 		{name: "client's line above the proxy's", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "backend", remote: "10.0.0.7:5000",
-			headers: []string{"X-Forwarded-Host", "rebind.example", "X-Forwarded-Host", "warden.corp.example"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "rebind.example", "X-Forwarded-Host", "warden.corp.example"}, want: 303},
 		{name: "attacker's value rightmost", deps: Deps{PublicURL: corp, TrustedProxies: proxies}, host: "backend", remote: "10.0.0.7:5000",
 			headers: []string{"X-Forwarded-Host", "warden.corp.example,rebind.example"}, want: 421},
 		{name: "forwarded localhost on the listen port", deps: Deps{PublicURL: corp, ListenAddr: "0.0.0.0:9000", TrustedProxies: proxies}, host: "backend", remote: "10.0.0.7:5000",
-			headers: []string{"X-Forwarded-Host", "localhost:9000"}, want: 302},
+			headers: []string{"X-Forwarded-Host", "localhost:9000"}, want: 303},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := New(tc.deps)

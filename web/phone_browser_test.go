@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
@@ -38,6 +39,8 @@ var consolePages = []struct{ name, path, ready string }{
 	{"toolset-settings", "/toolsets/read-only/settings", `#preview-panel`},
 	{"toolset-new", "/toolsets/new", `#name`},
 	{"import", "/import", `[data-testid=import-form]`},
+	{"account", "/account", `[data-testid=create-token]`},
+	{"users", "/users", `[data-testid=create-user]`},
 	{"error", "/nope", `main h1`},
 }
 
@@ -80,8 +83,9 @@ func TestConsoleAtPhoneAndLaptopWidthsInBrowser(t *testing.T) {
 		need(t, "axe-core", "run npm ci in web/testdata/axe")
 	}
 	ctx := browser(t)
-	_, srv, _ := demoConsole(t)
+	st, srv, _ := demoConsole(t)
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	for _, vp := range []struct {
 		name          string
@@ -177,6 +181,7 @@ func TestMixedScriptMarkInBrowser(t *testing.T) {
 	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String()})
 	srv.Start()
 	defer srv.Close()
+	signIn(t, ctx, srv, st, "alice", models.RoleAdmin)
 
 	step(t, ctx, "open the server page on a phone",
 		chromedp.EmulateViewport(390, 844),

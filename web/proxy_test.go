@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
@@ -33,8 +34,11 @@ func TestCrossOriginUnderPublicURL(t *testing.T) {
 	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := web.New(web.Deps{Store: st, State: state, PublicURL: &url.URL{Scheme: "https", Host: "warden.corp.example"},
-		ListenAddr: "0.0.0.0:8080", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	// The public URL is https: the session cookie is the __Host- one.
+	cookie := storetest.Admin(t, st)
+	cookie.Name = models.SecureSessionCookie
+	h := storetest.AsUser(web.New(web.Deps{Store: st, State: state, PublicURL: &url.URL{Scheme: "https", Host: "warden.corp.example"},
+		ListenAddr: "0.0.0.0:8080", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}), cookie)
 	acme := doc.Organization("acme")
 	direct := []string{} // the browser reaches Warden itself (at a TLS terminator passing Host on)
 	proxied := []string{"X-Forwarded-Host", "warden.corp.example", "X-Forwarded-Proto", "https"}

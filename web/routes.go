@@ -12,79 +12,100 @@ import (
 	"github.com/warden-mcp/warden/static"
 )
 
-// routes is the one place that lists every URL Warden serves.
-func routes(r *gin.Engine, d Deps) {
+// routes is the one place that lists every URL Warden serves, each with who may use it (see
+// access; TestRouteRoles holds every route to its rule).
+func routes(r *gin.Engine, d Deps) map[string]access {
 	health := &handlers.Health{Store: d.Store, State: d.State}
 	var console handlers.PolicyState = d.State
 	if d.console != nil {
 		console = d.console
 	}
+	auth := d.auth()
+	rt := &router{e: r, auth: auth, rules: map[string]access{}}
 	orgs := &handlers.Orgs{Store: d.Store, State: console}
 
+	// Gin's StaticFS registers GET and HEAD, and answers a missing file with the console's 404.
 	r.StaticFS("/static", filesOnly{http.FS(static.FS)})
+	rt.rules["GET /static/*filepath"], rt.rules["HEAD /static/*filepath"] = public, public
 	// Pages link their icon; this answers what browsers ask for unprompted (a JSON answer open
 	// in a tab, say).
-	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
-	r.GET("/healthz", health.Show)
+	rt.get("/favicon.ico", public, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
+	rt.get("/healthz", public, health.Show)
 	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+		rt.get("/metrics", public, gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
-	// The console opens on the organizations, where MCP access is decided.
-	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
 
-	r.GET("/orgs", orgs.List)
-	r.GET("/orgs/:org/settings", orgs.Settings)
-	r.POST("/orgs/:org/settings/preview", orgs.Preview)
-	r.POST("/orgs/:org/settings", orgs.Save)
-	r.POST("/orgs/:org/settings/rebase", orgs.Rebase)
-	r.POST("/orgs/:org/settings/why", orgs.Why)
-	r.GET("/orgs/:org/settings/tool-limit/:server", orgs.ToolLimit)
+	// Sign-in, one's own account, and the admins' users page.
+	account, users := &handlers.Account{Store: d.Store, Auth: auth}, &handlers.Users{Store: d.Store}
+	rt.get("/login", guest, auth.LoginPage)
+	rt.post("/login", guest, auth.Login)
+	rt.post("/logout", signedIn, auth.Logout)
+	rt.get("/account", signedIn, account.Show)
+	rt.post("/account/password", signedIn, account.ChangePassword)
+	rt.post("/account/tokens", signedIn, account.CreateToken)
+	rt.post("/account/tokens/:id/revoke", signedIn, account.RevokeToken)
+	rt.get("/users", admin, users.List)
+	rt.post("/users", admin, users.Create)
+	rt.post("/users/:name/delete", admin, users.Delete)
+
+	// The console opens on the organizations, where MCP access is decided.
+	rt.get("/", signedIn, func(c *gin.Context) { c.Redirect(http.StatusFound, "/orgs") })
+
+	rt.get("/orgs", signedIn, orgs.List)
+	rt.get("/orgs/:org/settings", signedIn, orgs.Settings)
+	rt.post("/orgs/:org/settings/preview", signedIn, orgs.Preview)
+	rt.post("/orgs/:org/settings", writer, orgs.Save)
+	rt.post("/orgs/:org/settings/rebase", writer, orgs.Rebase)
+	rt.post("/orgs/:org/settings/why", signedIn, orgs.Why)
+	rt.get("/orgs/:org/settings/tool-limit/:server", signedIn, orgs.ToolLimit)
 
 	// Read-only pages of the enforced policy, and the audit log.
 	keyPages, serverPages := &handlers.Keys{State: console}, &handlers.Servers{State: console}
-	r.GET("/teams", (&handlers.Teams{State: console}).List)
-	r.GET("/keys", keyPages.List)
-	r.GET("/keys/:key", keyPages.Show)
-	r.GET("/servers", serverPages.List)
-	r.GET("/servers/:server", serverPages.Show)
-	r.GET("/toolsets", (&handlers.Toolsets{State: console}).List)
-	r.GET("/access-groups", (&handlers.Groups{State: console}).List)
-	r.GET("/audit", (&handlers.Audit{Store: d.Store, State: console}).List) // filters: kind, name, actor, from, to
+	rt.get("/teams", signedIn, (&handlers.Teams{State: console}).List)
+	rt.get("/keys", signedIn, keyPages.List)
+	rt.get("/keys/:key", signedIn, keyPages.Show)
+	rt.get("/servers", signedIn, serverPages.List)
+	rt.get("/servers/:server", signedIn, serverPages.Show)
+	rt.get("/toolsets", signedIn, (&handlers.Toolsets{State: console}).List)
+	rt.get("/access-groups", signedIn, (&handlers.Groups{State: console}).List)
+	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List) // filters: kind, name, actor, from, to
 
 	// Editing the catalogue (MCP servers with Sync tools, access groups, toolsets), each through
 	// a previewed, revision-checked save as an organization's settings; the audit log's event
-	// pages and Revert; importing and exporting the whole policy document. Writes are admin-only.
+	// pages and Revert (a draft, saved by the page it opens); importing and exporting the whole
+	// policy document. Writes are admin-only; Sync tools too, as it uses the upstream credentials.
 	serverEdit := handlers.NewServerSettings(d.Store, console)
-	r.GET("/servers/new", serverEdit.New)
-	r.POST("/servers", serverEdit.Create)
-	r.GET("/servers/:server/settings", serverEdit.Settings)
-	r.POST("/servers/:server/settings/preview", serverEdit.Preview)
-	r.POST("/servers/:server/settings", serverEdit.Save)
-	r.POST("/servers/:server/settings/why", serverEdit.Why)
-	r.POST("/servers/:server/delete", serverEdit.Delete)
-	r.POST("/servers/:server/headers", serverEdit.SetHeaders)
-	r.POST("/servers/:server/sync", serverEdit.Sync)
-	r.POST("/servers/:server/sync/apply", serverEdit.SyncApply)
+	rt.get("/servers/new", signedIn, serverEdit.New)
+	rt.post("/servers", admin, serverEdit.Create)
+	rt.get("/servers/:server/settings", signedIn, serverEdit.Settings)
+	rt.post("/servers/:server/settings/preview", signedIn, serverEdit.Preview)
+	rt.post("/servers/:server/settings", admin, serverEdit.Save)
+	rt.post("/servers/:server/settings/why", signedIn, serverEdit.Why)
+	rt.post("/servers/:server/delete", admin, serverEdit.Delete)
+	rt.post("/servers/:server/headers", admin, serverEdit.SetHeaders)
+	rt.post("/servers/:server/sync", admin, serverEdit.Sync)
+	rt.post("/servers/:server/sync/apply", admin, serverEdit.SyncApply)
 	groupEdit, toolsetEdit := handlers.NewGroupSettings(d.Store, console), handlers.NewToolsetSettings(d.Store, console)
 	for path, edit := range map[string]*handlers.Catalogue{"/access-groups": groupEdit, "/toolsets": toolsetEdit} {
-		r.GET(path+"/new", edit.New)
-		r.POST(path, edit.Create)
-		r.GET(path+"/:name/settings", edit.Settings)
-		r.POST(path+"/:name/settings/preview", edit.Preview)
-		r.POST(path+"/:name/settings", edit.Save)
-		r.POST(path+"/:name/settings/why", edit.Why)
-		r.POST(path+"/:name/delete", edit.Delete)
+		rt.get(path+"/new", signedIn, edit.New)
+		rt.post(path, admin, edit.Create)
+		rt.get(path+"/:name/settings", signedIn, edit.Settings)
+		rt.post(path+"/:name/settings/preview", signedIn, edit.Preview)
+		rt.post(path+"/:name/settings", admin, edit.Save)
+		rt.post(path+"/:name/settings/why", signedIn, edit.Why)
+		rt.post(path+"/:name/delete", admin, edit.Delete)
 	}
 	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit)
-	r.GET("/audit/:id", audit.Show)
-	r.GET("/audit/:id/revert", audit.Revert)
+	rt.get("/audit/:id", signedIn, audit.Show)
+	rt.get("/audit/:id/revert", signedIn, audit.Revert)
 	policy := &handlers.Policy{Store: d.Store, State: console}
-	r.GET("/import", policy.ImportPage)
-	r.POST("/import", policy.ImportPreview)
-	r.POST("/import/apply", policy.ImportApply)
-	r.GET("/export", policy.Export)
+	rt.get("/import", signedIn, policy.ImportPage)
+	rt.post("/import", signedIn, policy.ImportPreview)
+	rt.post("/import/apply", admin, policy.ImportApply)
+	rt.get("/export", signedIn, policy.Export)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
+	// They authenticate every request by its key secret, never by a console session.
 	if d.State != nil {
 		gw := mcpgw.New(mcpgw.Config{Views: d.State, Recorder: d.Decisions, Metrics: d.Metrics,
 			MaxBodyBytes: d.Limits.maxBody(), MaxSessionsPerKey: d.Limits.MaxSessionsPerKey,
@@ -95,11 +116,12 @@ func routes(r *gin.Engine, d Deps) {
 		// the gateway's body budget, so unauthenticated callers hold at most one key's share.
 		api := &handlers.API{Enforcer: gw.Enforcer(), Observer: gw.Observer(),
 			MaxBodyBytes: min(d.Limits.maxBody(), handlers.DefaultMaxCheckBody), Bodies: gw.BodyBudget()}
-		r.Any("/mcp", gw.Aggregate)
-		r.Any("/mcp/:server", gw.Server)
-		r.POST("/api/v1/check", api.Check)
-		r.GET("/api/v1/access", api.Access)
+		rt.any("/mcp", public, gw.Aggregate)
+		rt.any("/mcp/:server", public, gw.Server)
+		rt.post("/api/v1/check", public, api.Check)
+		rt.get("/api/v1/access", public, api.Access)
 	}
+	return rt.rules
 }
 
 // filesOnly serves the files of a file system and none of its directories: a directory is not

@@ -20,7 +20,6 @@ import (
 
 	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
-	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 )
@@ -46,11 +45,31 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Limits bound request bodies and sessions; zero values take the defaults.
 	Limits Limits
+	// Auth configures sign-in: session lifetimes, failed sign-in limits, single sign-on.
+	Auth AuthConfig
 	// Logger gets one line a request (with its id) and the handlers' lines; nil: slog.Default.
 	Logger *slog.Logger
 	// console, when set, replaces State as what the console pages read (tests only: a state
 	// whose View fails, to see the error paths).
 	console handlers.PolicyState
+}
+
+// AuthConfig is how people sign in to the console (serve's --session-* and --oidc-* flags).
+type AuthConfig struct {
+	// SessionIdle and SessionMax end sessions idle that long, and that long after sign-in
+	// (zero: handlers.DefaultSessionIdle, DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// Limits bound failed sign-ins (zero: handlers.DefaultLoginLimits).
+	Limits handlers.LoginLimits
+	// OIDC, when set, offers single sign-on.
+	OIDC *handlers.OIDC
+}
+
+// auth is the sign-in handler of the deps. Cookies are Secure when the console's public URL
+// is https.
+func (d Deps) auth() *handlers.Auth {
+	return &handlers.Auth{Store: d.Store, Secure: d.PublicURL != nil && d.PublicURL.Scheme == "https",
+		IdleTimeout: d.Auth.SessionIdle, MaxAge: d.Auth.SessionMax, Limits: d.Auth.Limits, SSO: d.Auth.OIDC}
 }
 
 // Limits are the request and session limits of `warden serve` (see its flags).
@@ -86,7 +105,15 @@ func (l Limits) maxBody() int64 {
 // every route a check of the Host header against DNS rebinding (guardHosts: 421) and Go's
 // cross-origin protection, so no form needs a CSRF token and a cross-site POST gets 403; every
 // console answer carries the browser protections of secureHeaders.
+//
+// Every console route asks for a signed-in user with the right role first (see access).
 func New(d Deps) http.Handler {
+	r, _ := newEngine(d)
+	return r
+}
+
+// newEngine builds the engine and returns it with the access rule of every route.
+func newEngine(d Deps) (*gin.Engine, map[string]access) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	log := d.Logger
@@ -94,7 +121,7 @@ func New(d Deps) http.Handler {
 		log = slog.Default()
 	}
 	r.Use(beginRequest(log), secureHeaders(), logRequests(), guardHosts(newHostPolicy(d)), refuseCrossOrigin(http.NewCrossOriginProtection()),
-		recoverPanics(), limitBodies(d.Limits.maxBody()), interimIdentity())
+		recoverPanics(), limitBodies(d.Limits.maxBody()))
 	r.NoRoute(func(c *gin.Context) {
 		if gateway(c.Request.URL.Path) {
 			c.JSON(http.StatusNotFound, gin.H{"error": "no such endpoint: " + c.Request.URL.Path})
@@ -102,8 +129,8 @@ func New(d Deps) http.Handler {
 		}
 		handlers.Error(c, http.StatusNotFound, "There is no page at "+c.Request.URL.Path+".")
 	})
-	routes(r, d)
-	return r
+	rules := routes(r, d)
+	return r, rules
 }
 
 // gateway reports whether a path is the gateway's or the decision API's, which answer their
@@ -154,7 +181,7 @@ func logRequest(c *gin.Context, start time.Time) {
 	handlers.Logger(c).LogAttrs(c.Request.Context(), level, "http",
 		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
 		slog.Int("status", status), slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String("client", c.GetString(clientKey)))
+		slog.String("client", handlers.ClientAddr(c)))
 }
 
 // refuseCrossOrigin answers 403 to a cross-origin request that is not safe (a POST from another
@@ -258,15 +285,6 @@ func secureHeaders() gin.HandlerFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "same-origin")
 		}
-		c.Next()
-	}
-}
-
-// interimIdentity acts for every console request as the admin "console", as the console did
-// before sign-in: the sign-in middleware replaces it.
-func interimIdentity() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		handlers.SetIdentity(c, &models.Identity{Username: "console", Role: models.RoleAdmin})
 		c.Next()
 	}
 }

@@ -55,7 +55,7 @@ func TestPreviewPredictsSavedAccess(t *testing.T) {
 			if err := state.Load(ctx); err != nil {
 				t.Fatal(err)
 			}
-			h := web.New(web.Deps{Store: st, State: state, PublicURL: &url.URL{Scheme: "http", Host: "example.com"}}) // httptest.NewRequest's host
+			h := storetest.AsUser(web.New(web.Deps{Store: st, State: state, PublicURL: &url.URL{Scheme: "http", Host: "example.com"}}), storetest.Admin(t, st)) // httptest.NewRequest's host
 			// acme drops the collaboration group and postgres, takes the release toolset, and
 			// denies slack/post_message on top of delete_repo.
 			form := url.Values{

@@ -68,7 +68,7 @@ func TestServeLogsRequests(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("serve did not start")
 		}
-		resp, err := http.Get("http://" + base + "/orgs/no-such-org/settings")
+		resp, err := http.Get("http://" + base + "/no-such-page")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -62,6 +62,10 @@ var commands = []command{
 	{"policy diff", "--before FILE | --db URL --after FILE", "who gains and loses which tools (JSON)"},
 	{"key secret", "NAME [flags]", "issue a new secret for an existing key and print it once"},
 	{"server set-headers", "NAME [flags] < headers", "set a server's upstream headers from \"Name: value\" lines on stdin (stored encrypted; needs WARDEN_SECRET_KEY)"},
+	{"user create", "--username U --role R [--org O]... --password-stdin", "add a console user (admin, org_admin of organizations, or viewer)"},
+	{"user set-password", "U --password-stdin", "replace a user's password; signs them out everywhere"},
+	{"user list", "[--db URL]", "the console users and their roles"},
+	{"user delete", "U", "delete a console user, their sessions and tokens"},
 	{"help", "[COMMAND]", "list the commands, or show one command's flags"},
 }
 
@@ -107,6 +111,8 @@ func runEnv(ctx context.Context, e env, args []string) int {
 		return runKey(ctx, e, args)
 	case "server":
 		return runServer(ctx, e, args)
+	case "user":
+		return runUser(ctx, e, args)
 	case "help", "-h", "-help", "--help":
 		if cmd == "help" && len(args) > 0 {
 			// `warden help import` is `warden import -h`.

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -142,12 +145,36 @@ func TestServe(t *testing.T) {
 		t.Errorf("healthz: %d %+v (the demo import should make revision 1)", resp.StatusCode, health)
 	}
 
-	// The console opens on the organizations, from the store's demo data.
-	resp, err = http.Get(base + "/")
+	// A fresh console has one user, admin, whose password the log shows once. Signed out, the
+	// console sends a person to the sign-in page; signed in, it opens on the organizations.
+	m := regexp.MustCompile(`created the first console user.* username=admin password=([a-z0-9-]+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("the log does not show the first admin's password:\n%s", logs.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err = client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/login" {
+		t.Fatalf("signed out, / led to %s, want /login", resp.Request.URL)
+	}
+	resp, err = client.PostForm(base+"/login", url.Values{"username": {"admin"}, "password": {m[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/orgs" || !strings.Contains(string(body), "Signed in as") {
+		t.Fatalf("signing in as admin led to %s (%d):\n%.400s", resp.Request.URL, resp.StatusCode, body)
+	}
+	resp, err = client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.Request.URL.Path != "/orgs" {
 		t.Errorf("/ led to %s, want /orgs", resp.Request.URL.Path)

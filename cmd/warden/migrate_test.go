@@ -240,7 +240,7 @@ var subcommandFlags = []struct {
 	flags []string
 }{
 	{"serve", []string{"addr", "db", "no-migrate", "no-demo", "max-stale", "decision-retention", "read-header-timeout",
-		"read-timeout", "write-timeout", "idle-timeout", "session-timeout", "max-body", "max-sessions-per-key"}},
+		"read-timeout", "write-timeout", "idle-timeout", "session-timeout", "session-idle", "session-max", "max-body", "max-sessions-per-key"}},
 	{"migrate", []string{"db"}},
 	{"import", []string{"db", "no-migrate", "f", "actor"}},
 	{"export", []string{"db"}},
@@ -250,6 +250,10 @@ var subcommandFlags = []struct {
 	{"policy diff", []string{"before", "db", "after"}},
 	{"key secret", []string{"db", "no-migrate", "actor"}},
 	{"server set-headers", []string{"db", "no-migrate", "actor"}},
+	{"user create", []string{"db", "no-migrate", "actor", "username", "role", "org", "password-stdin"}},
+	{"user set-password", []string{"db", "no-migrate", "actor", "password-stdin"}},
+	{"user list", []string{"db", "no-migrate"}},
+	{"user delete", []string{"db", "no-migrate", "actor"}},
 }
 
 // `warden --help`, `-h` and `help` list every subcommand, one line each with what it does.
@@ -275,8 +279,8 @@ func TestHelpListsEveryCommand(t *testing.T) {
 				names = append(names, "help")
 			}
 		}
-		want := "serve migrate import export policy validate policy access policy check policy diff key secret server set-headers help"
-		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 11 {
+		want := "serve migrate import export policy validate policy access policy check policy diff key secret server set-headers user create user set-password user list user delete help"
+		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 15 {
 			t.Errorf("%v lists\n%s\nwant one line with a summary for each of: %s", args, list, want)
 		}
 	}

@@ -5,13 +5,17 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/seal"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
@@ -24,8 +28,10 @@ import (
 // WAL for the values: zero hits. The upstream must receive them, or the test proves nothing.
 func TestSecretsGrep(t *testing.T) {
 	const (
-		secret = "Bearer grep-S3CRET-9b1e77" // stored by set-headers
-		legacy = "legacy-T0KEN-44aa10"       // a plain-text row from before sealing
+		secret   = "Bearer grep-S3CRET-9b1e77" // stored by set-headers
+		legacy   = "legacy-T0KEN-44aa10"       // a plain-text row from before sealing
+		password = "grep-Passw0rd-31c7e2"      // a console user's, set by user create
+		wrongPw  = "grep-Wr0ngpw-8d2f11"       // a failed sign-in's
 	)
 	var mu sync.Mutex
 	got := map[string]string{}
@@ -65,6 +71,11 @@ func TestSecretsGrep(t *testing.T) {
 		t.Fatalf("key secret: %s", errs)
 	}
 	keySecret = strings.TrimSpace(keySecret)
+	code, out, errs = runCLIStdin(t, password+"\n", vars, "user", "create", "--username", "alice", "--role", "admin", "--password-stdin", "--db", db)
+	record("user create", out, errs)
+	if code != 0 {
+		t.Fatalf("user create: %s", errs)
+	}
 	raw, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -93,15 +104,69 @@ func TestSecretsGrep(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
+	// Sign in as alice (a failed attempt first) and make a personal API token: the answers
+	// that carry the session cookie and the token, once, by design, are not recorded; every
+	// other answer, the logs and the database are searched for them.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	signIn := func(pw string) *http.Response {
+		resp, err := browser.PostForm(base+"/login", url.Values{"username": {"alice"}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp
+	}
+	if resp := signIn(wrongPw); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %s", resp.Status)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		record("failed sign-in", resp.Status, string(b))
+	}
+	if resp := signIn(password); resp.Request.URL.Path != "/orgs" {
+		t.Fatalf("signing in led to %s", resp.Request.URL)
+	}
+	baseURL, _ := url.Parse(base)
+	var session string
+	for _, c := range jar.Cookies(baseURL) {
+		if c.Name == models.SessionCookie {
+			session = c.Value
+		}
+	}
+	if len(session) < 40 {
+		t.Fatalf("no session cookie: %v", jar.Cookies(baseURL))
+	}
+	resp, err := browser.PostForm(base+"/account/tokens", url.Values{"name": {"grep"}, "expires_in": {"720h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	apiToken := regexp.MustCompile(`wdt_[A-Za-z0-9_-]{40,}`).FindString(string(page))
+	if resp.StatusCode != http.StatusCreated || apiToken == "" {
+		t.Fatalf("creating a token: %s, no token on the page", resp.Status)
+	}
+
 	fetch := func(method, path, body string) string {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		if strings.HasPrefix(path, "/mcp") {
+		client := browser
+		switch {
+		case strings.HasPrefix(path, "/mcp"):
 			req.Header.Set("Authorization", "Bearer "+keySecret)
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", "application/json, text/event-stream")
+			client = http.DefaultClient
+		case strings.HasPrefix(path, "/token"):
+			// A script with the personal API token.
+			req.URL.Path = strings.TrimPrefix(path, "/token")
+			req.Header.Set("Authorization", "Bearer "+apiToken)
+			req.Header.Set("Accept", "application/json")
+			client = http.DefaultClient
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,9 +183,13 @@ func TestSecretsGrep(t *testing.T) {
 			t.Errorf("POST /mcp/%s: %s", s, st)
 		}
 	}
-	for _, p := range []string{"/servers", "/servers/github", "/servers/jira", "/servers/nosuch", "/audit", "/metrics", "/healthz", "/keys/ci-bot"} {
-		fetch("GET", p, "")
+	for _, p := range []string{"/servers", "/servers/github", "/servers/jira", "/servers/nosuch", "/audit", "/metrics", "/healthz", "/keys/ci-bot",
+		"/account", "/users", "/token/orgs/acme/settings", "/token/no-such-page"} {
+		if st := fetch("GET", p, ""); p != "/servers/nosuch" && p != "/token/no-such-page" && st != "200 OK" {
+			t.Errorf("GET %s: %s", p, st)
+		}
 	}
+	fetch("POST", "/logout", "")
 	mu.Lock()
 	if got["/github"] != secret+"|" || got["/jira"] != "|"+legacy {
 		t.Errorf("the upstream received %q: the gateway must add the stored headers, or this test proves nothing", got)
@@ -156,7 +225,7 @@ func TestSecretsGrep(t *testing.T) {
 	record("serve logs", logs.String())
 
 	all := outputs.String()
-	for _, v := range []string{secret, strings.TrimPrefix(secret, "Bearer "), legacy} {
+	for _, v := range []string{secret, strings.TrimPrefix(secret, "Bearer "), legacy, password, wrongPw, session, apiToken} {
 		if i := strings.Index(all, v); i >= 0 {
 			t.Errorf("an output holds %q:\n%s", v, all[max(0, i-300):min(len(all), i+100)])
 		}
@@ -167,6 +236,11 @@ func TestSecretsGrep(t *testing.T) {
 		// (the README tells admins to rotate credentials stored by an older Warden).
 		if bytes.Contains(b, []byte(strings.TrimPrefix(secret, "Bearer "))) {
 			t.Errorf("%s holds the upstream secret", name)
+		}
+		for what, v := range map[string]string{"password": password, "wrong password": wrongPw, "session id": session, "API token": apiToken} {
+			if bytes.Contains(b, []byte(v)) {
+				t.Errorf("%s holds the %s", name, what)
+			}
 		}
 	}
 	if len(files) < 2 {

@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/handlers/mcpgw"
+	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
 	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/password"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/web"
 )
@@ -47,6 +50,9 @@ type serveConfig struct {
 	maxBody, maxBodyInflightPerKey, maxBodyInflight byteSize
 	maxSessionsPerKey                               int
 	sessionTimeout                                  time.Duration
+	// Console sign-in sessions end when idle this long (sessionIdle) and this long after sign-in
+	// (sessionMax).
+	sessionIdle, sessionMax time.Duration
 	// ready, when set, receives the bound address once the server listens (tests use port 0).
 	ready func(addr string)
 }
@@ -107,6 +113,8 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		{&cfg.readTimeout, "read-timeout", "WARDEN_READ_TIMEOUT", defaultReadTimeout, "time to read a whole request, body included (lifted for a gateway exchange once its request is read)"},
 		{&cfg.writeTimeout, "write-timeout", "WARDEN_WRITE_TIMEOUT", defaultWriteTimeout, "time to write an answer; gateway answers and event streams are exempt, each of their writes bounded by it instead"},
 		{&cfg.idleTimeout, "idle-timeout", "WARDEN_IDLE_TIMEOUT", defaultIdleTimeout, "time a keep-alive connection may idle between requests"},
+		{&cfg.sessionIdle, "session-idle", "WARDEN_SESSION_IDLE", handlers.DefaultSessionIdle, "sign a console user out after this long without a request"},
+		{&cfg.sessionMax, "session-max", "WARDEN_SESSION_MAX", handlers.DefaultSessionMax, "sign a console user out this long after they signed in, however active"},
 		{&cfg.sessionTimeout, "session-timeout", "WARDEN_SESSION_TIMEOUT", mcpgw.DefaultSessionTimeout, "end idle gateway sessions after this long (/mcp), and forget idle session bindings (/mcp/:server)"},
 	} {
 		def := d.def
@@ -271,8 +279,12 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	if publicURL == nil {
 		publicURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
+	if err := firstAdmin(ctx, logger, st, publicURL); err != nil {
+		return err
+	}
 	srv := httpServer(cfg, web.New(web.Deps{Store: st, State: state, Metrics: metrics, Decisions: decisions,
 		PublicURL: publicURL, ListenAddr: ln.Addr().String(), TrustedProxies: cfg.trustProxy,
+		Auth: web.AuthConfig{SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax},
 		Limits: web.Limits{MaxBodyBytes: int64(cfg.maxBody), MaxSessionsPerKey: cfg.maxSessionsPerKey,
 			MaxBodyInflightPerKey: int64(cfg.maxBodyInflightPerKey), MaxBodyInflight: int64(cfg.maxBodyInflight),
 			SessionTimeout: cfg.sessionTimeout, StreamWriteTimeout: cfg.writeTimeout}}))
@@ -318,5 +330,31 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	slog.Info("seeded demo data", "revision", sum.Revision)
+	return nil
+}
+
+// firstAdmin creates the console's first user when there is none: "admin", with a random
+// password printed once to the log. Without it a fresh console could not be signed in to (or
+// would have to start open, which is what sign-in exists to end). Replicas starting together
+// race harmlessly: one creates the user, the others find it exists.
+func firstAdmin(ctx context.Context, logger *slog.Logger, st *store.Store, publicURL *url.URL) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw := password.Generate()
+	hash, err := password.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	_, err = st.CreateUser(ctx, store.NewUser{Username: "admin", Role: models.RoleAdmin, PasswordHash: hash}, "first run")
+	if models.ErrorCode(err) == models.EConflict {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	logger.Warn("created the first console user: sign in as admin with this password, shown only this once, and change it on your account page",
+		"sign_in", publicURL.JoinPath("/login").String(), "username", "admin", "password", pw)
 	return nil
 }

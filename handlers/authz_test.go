@@ -1,0 +1,90 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
+	"github.com/warden-mcp/warden/models/store"
+	"github.com/warden-mcp/warden/models/store/storetest"
+	"github.com/warden-mcp/warden/web"
+)
+
+// An org_admin saves their organization's settings, but not another's, and may not block or
+// unblock it (the admins' stop switch); a viewer previews and cannot save. The page shows each
+// what they may do. Refusals are 403 and write nothing.
+func TestOrgSettingsByRole(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, policy))
+	state := live.New(st, live.Options{})
+	if err := state.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+	as := func(cookie *http.Cookie, method, path string, form url.Values) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	olga := storetest.Session(t, st, "olga", models.RoleOrgAdmin, "acme")
+	vera := storetest.Session(t, st, "vera", models.RoleViewer)
+	ada := storetest.Admin(t, st)
+	rev := func() string { r, _ := st.Revision(context.Background()); return strconv.FormatInt(r, 10) }
+	form := func(extra ...string) url.Values {
+		f := url.Values{"mode": {"limit"}, "toolsets": {"read-only"}, "loaded_revision": {rev()}, "preview_revision": {rev()}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			f.Set(extra[i], extra[i+1])
+		}
+		return f
+	}
+
+	if w := as(vera, "GET", "/orgs/acme/settings", nil); w.Code != 200 || strings.Contains(w.Body.String(), `data-testid="save"`) ||
+		!strings.Contains(w.Body.String(), `data-testid="read-only-note"`) || strings.Contains(w.Body.String(), `name="blocked" value="1" data-testid`) {
+		t.Errorf("a viewer's settings page offers Save or the blocked box: %d", w.Code)
+	}
+	if w := as(vera, "POST", "/orgs/acme/settings/preview", form()); w.Code != 200 {
+		t.Errorf("a viewer previews: %d", w.Code)
+	}
+	before := rev()
+	if w := as(vera, "POST", "/orgs/acme/settings", form()); w.Code != http.StatusForbidden || rev() != before {
+		t.Errorf("a viewer saves: %d, revision %s→%s", w.Code, before, rev())
+	}
+	if w := as(olga, "POST", "/orgs/globex/settings", form()); w.Code != http.StatusForbidden || rev() != before {
+		t.Errorf("acme's org_admin saves globex: %d, revision %s→%s", w.Code, before, rev())
+	}
+	if w := as(olga, "POST", "/orgs/acme/settings", form("blocked", "1")); w.Code != http.StatusForbidden || rev() != before ||
+		!strings.Contains(w.Body.String(), "Only an admin can block") {
+		t.Errorf("acme's org_admin blocks acme: %d, revision %s→%s", w.Code, before, rev())
+	}
+	if w := as(olga, "GET", "/orgs/acme/settings", nil); !strings.Contains(w.Body.String(), `data-testid="save"`) || !strings.Contains(w.Body.String(), `data-testid="blocked-readonly"`) {
+		t.Error("acme's org_admin: Save missing, or the blocked box editable")
+	}
+	if w := as(olga, "POST", "/orgs/acme/settings", form()); w.Code != http.StatusSeeOther || rev() == before {
+		t.Fatalf("acme's org_admin saves acme: %d\n%.400s", w.Code, w.Body.String())
+	}
+	events, _ := st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindOrganization, EntityName: "acme"})
+	if len(events) == 0 || events[0].Actor != "olga" {
+		t.Errorf("the save's actor: %+v", events)
+	}
+	before = rev()
+	if w := as(ada, "POST", "/orgs/acme/settings", form("blocked", "1")); w.Code != http.StatusSeeOther || rev() == before {
+		t.Fatalf("an admin blocks acme: %d", w.Code)
+	}
+	// Blocked now, acme's org_admin may still edit the rest, and keeps it blocked.
+	before = rev()
+	if w := as(olga, "POST", "/orgs/acme/settings", form("blocked", "1", "deny_tools", "github/delete_repo")); w.Code != http.StatusSeeOther || rev() == before {
+		t.Fatalf("acme's org_admin edits blocked acme: %d\n%.400s", w.Code, w.Body.String())
+	}
+	if w := as(olga, "POST", "/orgs/acme/settings", form()); w.Code != http.StatusForbidden {
+		t.Errorf("acme's org_admin unblocks acme: %d", w.Code)
+	}
+}
