@@ -115,7 +115,7 @@ func TestAccessGroupSettings(t *testing.T) {
 				t.Errorf("stored %+v at %d", g, rev)
 			}
 			ev, _ := a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindAccessGroup, Limit: 1})
-			if len(ev) != 1 || !strings.Contains(ev[0].Summary, "3 keys lost access") || ev[0].Actor != "console" {
+			if len(ev) != 1 || !strings.Contains(ev[0].Summary, "3 keys lost access") || ev[0].Actor != "root" {
 				t.Errorf("audit %+v", ev)
 			}
 			if r := revOf(t, a); r != "2" {
@@ -124,7 +124,7 @@ func TestAccessGroupSettings(t *testing.T) {
 
 			// The same form again is stale: its group changed since revision 1 (409, nothing written).
 			form.Set("servers", "jira")
-			if w := a.do(t, "POST", "/access-groups/dev/settings", form, false); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "was changed by console") {
+			if w := a.do(t, "POST", "/access-groups/dev/settings", form, false); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "was changed by root") {
 				t.Errorf("stale save: %d %.400s", w.Code, w.Body)
 			}
 			// An unknown server is a problem next to the field (422).
@@ -359,7 +359,7 @@ func TestAuditFiltersEventAndRevert(t *testing.T) {
 	id := jsonNum(ev[0].ID)
 
 	for q, want := range map[string]int{
-		"kind=access_group": 2, "name=DE": 3, "name=nosuch": 0, "actor=console": -1, "actor=bob": 0,
+		"kind=access_group": 2, "name=DE": 3, "name=nosuch": 0, "actor=root": -1, "actor=bob": 0,
 		"from=2000-01-01": -1, "to=2000-01-01": 0,
 	} {
 		w := a.do(t, "GET", "/audit?"+q, nil, false)
@@ -445,7 +445,7 @@ func TestCatalogueStaleNoteAndRevertOfADeletion(t *testing.T) {
 		t.Fatal(w.Code)
 	}
 	w := a.do(t, "POST", "/access-groups/dev/settings/preview", url.Values{"servers": {"jira"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, true)
-	if note := text(parse(t, w), "stale-note"); !strings.Contains(note, "dev was changed by console") {
+	if note := text(parse(t, w), "stale-note"); !strings.Contains(note, "dev was changed by root") {
 		t.Errorf("stale note %q", note)
 	}
 	// Deleting read-only, then reverting it: the creation page comes back filled in.
