@@ -29,6 +29,8 @@ var wantRules = func() map[string]access {
 		"GET /metrics":           public,
 		"POST /api/v1/check":     public,
 		"GET /api/v1/access":     public,
+		"GET /api/v1/policy":     signedIn,
+		"POST /api/v1/policy":    admin,
 
 		"GET /login":                                 guest,
 		"POST /login":                                guest,

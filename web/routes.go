@@ -104,6 +104,11 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.post("/import/apply", admin, policy.ImportApply)
 	rt.get("/export", signedIn, policy.Export)
 
+	// Policy as code against a running Warden (the CLI's --server mode), for personal API tokens.
+	policyAPI := &handlers.PolicyAPI{Store: d.Store}
+	rt.get("/api/v1/policy", signedIn, policyAPI.Export)
+	rt.post("/api/v1/policy", admin, policyAPI.Import)
+
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	// They authenticate every request by its key secret, never by a console session.
 	if d.State != nil {

@@ -42,17 +42,18 @@ var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSe
 	"diff":     runPolicyDiff,
 }
 
-// sourceFlags adds -f and --db, the document a subcommand reads.
-func sourceFlags(fs *flag.FlagSet) *documentSource {
+// sourceFlags adds -f, --db and --server/--token, the document a subcommand reads.
+func sourceFlags(fs *flag.FlagSet, e env) *documentSource {
 	src := &documentSource{}
 	fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
 	fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	src.remote = remoteFlags(fs, e)
 	return src
 }
 
 // runPolicyValidate exits 0 for a valid document, or 2 with every problem on stderr.
 func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	src := sourceFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -64,7 +65,7 @@ func runPolicyValidate(ctx context.Context, e env, fs *flag.FlagSet, args []stri
 
 // runPolicyAccess prints the effective access of every organization, team and key.
 func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	src := sourceFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -77,7 +78,11 @@ func runPolicyAccess(ctx context.Context, e env, fs *flag.FlagSet, args []string
 
 // runPolicyCheck prints one decision with its explanation; it exits 0 when allowed, 1 when denied.
 func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string) int {
-	src := sourceFlags(fs)
+	// --server is the MCP server of the decision here, so the Warden to ask is --warden.
+	src := &documentSource{}
+	fs.StringVar(&src.file, "f", "", "policy document (YAML or JSON; - for standard input)")
+	fs.StringVar(&src.db, "db", "", "read the live database instead: a postgres:// URL or SQLite path")
+	src.remote = remoteFlagsNamed(fs, e, "warden")
 	var r resolver.Request
 	fs.StringVar(&r.Key, "key", "", "key name (required)")
 	fs.StringVar(&r.Server, "server", "", "server name (required)")
@@ -123,6 +128,7 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	before, after := documentSource{}, documentSource{}
 	fs.StringVar(&before.file, "before", "", "the state before the change (policy document)")
 	fs.StringVar(&before.db, "db", "", "use the live database as the state before the change")
+	before.remote = remoteFlags(fs, e)
 	fs.StringVar(&after.file, "after", "", "the state after the change (policy document, required)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -141,13 +147,20 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	return writeJSON(e, resolver.Diff(resolver.Build(a), resolver.Build(b)))
 }
 
-// documentSource is a policy document from a file or from the live database.
-type documentSource struct{ file, db string }
+// documentSource is a policy document from a file, the live database, or a running Warden
+// (--server).
+type documentSource struct {
+	file, db string
+	remote   *remote
+}
 
 func (s documentSource) load(ctx context.Context) (*models.Document, error) {
 	switch {
-	case s.file != "" && s.db != "":
-		return nil, models.Errorf(models.EInvalid, "give either a file or --db, not both")
+	case (s.file != "" && s.db != "") || (s.remote.set() && (s.file != "" || s.db != "")):
+		return nil, models.Errorf(models.EInvalid, "give one of a file, --db and --server")
+	case s.remote.set():
+		doc, _, err := s.remote.document(ctx)
+		return doc, err
 	case s.db != "":
 		// Only reads: never migrates, refuses an empty or outdated schema.
 		st, err := store.OpenReadOnly(ctx, s.db)
