@@ -495,3 +495,26 @@ func TestToolsetListPaged(t *testing.T) {
 		t.Errorf("page 2: %d rows", n)
 	}
 }
+
+// A viewer previews the catalogue's changes but is offered no Save, Delete, Sync or headers.
+func TestViewerSeesNoWriteControls(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	// The viewer's cookie comes first, so the admin one a.h adds to cookie-less requests is not added.
+	viewer := &app{h: storetest.AsUser(a.h, storetest.Session(t, a.st, "vera", models.RoleViewer)), st: a.st, state: a.state}
+	for _, path := range []string{"/servers/github/settings", "/access-groups/dev/settings", "/toolsets/read-only/settings", "/servers/github", "/servers"} {
+		w := viewer.do(t, "GET", path, nil, false)
+		d := parse(t, w)
+		for _, id := range []string{"save", "delete", "sync", "headers", "new-server"} {
+			if w.Code != http.StatusOK || d.Find(`[data-testid="`+id+`"]`).Length() != 0 {
+				t.Errorf("%s as a viewer: %d, offers %s", path, w.Code, id)
+			}
+		}
+	}
+	w := viewer.do(t, "POST", "/access-groups/dev/settings/preview", url.Values{"servers": {"github"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, true)
+	if w.Code != http.StatusOK || text(parse(t, w), "preview-headline") == "" {
+		t.Errorf("viewer preview: %d", w.Code)
+	}
+	if w := viewer.do(t, "POST", "/access-groups/dev/settings", url.Values{"servers": {"github"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, false); w.Code != http.StatusForbidden {
+		t.Errorf("viewer save: %d", w.Code)
+	}
+}
