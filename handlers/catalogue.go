@@ -516,6 +516,11 @@ func (h *Catalogue) Delete(c *gin.Context) {
 		Edit: func(d *models.Document) error { _, err := h.k.remove(d, name); return err },
 	})
 	if !h.saved(c, err, func(status int, probs models.Problems, msg string) {
+		// The page comes back at the current revision, so confirming it again deletes what it
+		// now shows.
+		if fresh, verr := h.State.View(); verr == nil && h.k.exists(fresh.Doc, name) {
+			p, _ = h.deletion(fresh, name)
+		}
 		p.Problems = probs
 		render(c, status, views.DeletePage(withMessage(p, msg)))
 	}) {

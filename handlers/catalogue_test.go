@@ -518,3 +518,23 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 		t.Errorf("viewer save: %d", w.Code)
 	}
 }
+
+// A delete confirmed on a page older than the policy is refused (409) and shown again at the
+// current revision, where confirming deletes.
+func TestStaleDelete(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	if w := a.do(t, "POST", "/toolsets/read-only/settings", url.Values{"tools": {"jira/search"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}, false); w.Code != http.StatusSeeOther {
+		t.Fatal(w.Code)
+	}
+	form := url.Values{"confirm": {"1"}, "confirm_name": {"read-only"}, "loaded_revision": {"1"}, "preview_revision": {"1"}}
+	w := a.do(t, "POST", "/toolsets/read-only/delete", form, false)
+	d := parse(t, w)
+	if w.Code != http.StatusConflict || d.Find(`input[name="loaded_revision"]`).AttrOr("value", "") != "2" {
+		t.Fatalf("stale delete: %d, form at %q", w.Code, d.Find(`input[name="loaded_revision"]`).AttrOr("value", ""))
+	}
+	form.Set("loaded_revision", "2")
+	form.Set("preview_revision", "2")
+	if w := a.do(t, "POST", "/toolsets/read-only/delete", form, false); w.Code != http.StatusSeeOther {
+		t.Errorf("delete at the current revision: %d", w.Code)
+	}
+}
