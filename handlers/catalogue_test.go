@@ -346,7 +346,11 @@ func hashOf(t *testing.T, yaml string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.DocumentHash(doc)
+	_, sum, err := models.CanonicalDocument(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
 
 func TestAuditFiltersEventAndRevert(t *testing.T) {

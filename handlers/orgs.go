@@ -86,14 +86,22 @@ func (h *Orgs) load(c *gin.Context) (*live.View, *models.OrganizationDoc, bool) 
 
 // page assembles the settings page and its preview for a draft.
 func (h *Orgs) page(v *live.View, org string, form views.OrgForm, in draftInput) views.OrgSettingsProps {
+	p, _ := h.pageAfter(v, org, form, in)
+	return p
+}
+
+// pageAfter is page, also returning the snapshot with the draft saved (nil when the preview
+// computed none: the stored settings, or a draft with problems).
+func (h *Orgs) pageAfter(v *live.View, org string, form views.OrgForm, in draftInput) (views.OrgSettingsProps, *resolver.Snapshot) {
+	preview, after := h.preview(v, in)
 	return views.OrgSettingsProps{
 		Layout:         views.LayoutProps{Title: "Organization " + org + " — settings", Nav: "orgs", Revision: v.Revision},
 		Org:            org,
 		Form:           form,
 		LoadedRevision: in.loaded,
 		Catalogue:      catalogueOf(v),
-		Preview:        h.preview(v, in),
-	}
+		Preview:        preview,
+	}, after
 }
 
 // catalogueOf is what the settings form offers: every server with its tools (disabled ones

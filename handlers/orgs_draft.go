@@ -31,7 +31,7 @@ type draftInput struct {
 }
 
 // singleFields are the settings form's fields that carry one value at most.
-var singleFields = []string{"mode", "blocked", "filter", "page", "loaded_revision", "preview_revision"}
+var singleFields = []string{"mode", "blocked", "filter", "page", "loaded_revision", "preview_revision", "replay_window"}
 
 // parseDraft reads the settings form, checking every value against what the form sends; with
 // revisions set the form must carry both revisions (Save), otherwise they are optional. With

@@ -3,7 +3,10 @@ package handlers
 // The live preview of an organization's draft settings, and the explanations it fetches.
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,30 +25,47 @@ func (h *Orgs) Preview(c *gin.Context) {
 		return
 	}
 	in := parseDraft(c, org.Name, false)
+	window, span, prob := replayWindow(c)
+	if prob != nil {
+		in.problems = append(in.problems, *prob)
+	}
 	if c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON {
-		// Scripts get the resolver's diff itself, as `warden policy diff` prints it.
+		// Scripts get the resolver's diff itself, as `warden policy diff` prints it, and the
+		// replay of the recorded traffic.
 		probs := in.problems
 		var diff resolver.DiffResult
+		var after *resolver.Snapshot
 		if len(probs) == 0 {
-			diff, _, probs = h.diff(v, in.org)
+			diff, after, probs = h.diff(v, in.org)
 		}
 		if len(probs) > 0 {
 			c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": v.Revision, "problems": probs})
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary})
+		replay, err := live.Replay(c.Request.Context(), h.Store, v.Snapshot, after, orgScope(org.Name), span, time.Now())
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"revision": v.Revision, "principals": diff.Principals, "summary": diff.Summary, "replay": replay})
 		return
 	}
-	p := h.page(v, org.Name, in.form, in)
+	p, after := h.pageAfter(v, org.Name, in.form, in)
 	if !h.noteStale(c, v, &p, in) {
 		return
 	}
 	status := http.StatusOK
 	if len(p.Preview.Problems) > 0 {
 		status = http.StatusUnprocessableEntity
+	} else if after != nil {
+		p.Preview.Replay = h.replay(c.Request.Context(), v.Snapshot, after, in.org.Name, window, span)
 	}
 	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewPanel(p.Preview))
 }
+
+// orgScope is what a change to an organization's settings can affect: its teams' keys and its
+// own.
+func orgScope(org string) resolver.Scope { return resolver.Scope{Organizations: []string{org}} }
 
 // noteStale adds to the preview who changed the organization's settings after the form loaded
 // them, if anyone did. It answers the request itself (and returns false) on a store error.
@@ -88,4 +108,15 @@ func (h *Orgs) Why(c *gin.Context) {
 		_, ch.after, ch.problems = h.diff(v, in.org)
 	}
 	explainWhy(c, v, ch)
+}
+
+// replay is the panel's recorded traffic for a change to the organization's settings; a failed
+// read of the decision log is shown in the panel, not as a failed preview.
+func (h *Orgs) replay(ctx context.Context, before, after *resolver.Snapshot, org, window string, span time.Duration) *views.ReplayProps {
+	res, err := live.Replay(ctx, h.Store, before, after, orgScope(org), span, time.Now())
+	if err != nil {
+		slog.Error("preview: read the decision log", "error", err)
+		return &views.ReplayProps{Window: window, Error: "The recorded traffic could not be read; the preview above is complete without it."}
+	}
+	return replayProps(window, res)
 }

@@ -60,7 +60,12 @@ type app struct {
 
 func newApp(t *testing.T, kind, yaml string) *app {
 	t.Helper()
-	st := storetest.Open(t, kind)
+	return newAppOn(t, storetest.Open(t, kind), yaml)
+}
+
+// newAppOn is newApp on the store st.
+func newAppOn(t *testing.T, st *store.Store, yaml string) *app {
+	t.Helper()
 	storetest.MustApply(t, st, storetest.MustLoad(t, yaml))
 	state := live.New(st, live.Options{})
 	if err := state.Load(context.Background()); err != nil {

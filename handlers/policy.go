@@ -96,10 +96,29 @@ func (h *Policy) previewDocument(c *gin.Context, rev int64, data []byte, p views
 		render(c, http.StatusUnprocessableEntity, views.ImportPage(p))
 		return
 	}
-	p.Previewed, p.Document, p.Hash = true, string(data), store.DocumentHash(doc)
+	_, sum, err := models.CanonicalDocument(doc)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	_, base, err := models.CanonicalDocument(v.Doc)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p.Previewed, p.Document, p.Hash, p.BaseHash = true, string(data), sum, base
 	p.Preview = previewAcross(ch.diff, "", 1)
 	p.Preview.Revision, p.Preview.NoWhy = v.Revision, true
 	render(c, status, views.ImportPage(p))
+}
+
+// documentHash is the canonical SHA-256 of a document ("" if it cannot be encoded).
+func documentHash(doc *models.Document) string {
+	_, sum, err := models.CanonicalDocument(doc)
+	if err != nil {
+		return ""
+	}
+	return sum
 }
 
 // uploaded reads the multipart upload, at most maxImportBytes.
@@ -126,9 +145,10 @@ func uploaded(c *gin.Context) ([]byte, error) {
 	return data, nil
 }
 
-// ImportApply applies the previewed document (posted back with its hash and the revision it
-// was previewed at) in one transaction, as `warden import` does; if the policy changed since
-// the preview, it writes nothing and shows the new preview (409).
+// ImportApply applies the previewed document (posted back with its hash, and the revision and
+// hash of the policy it was previewed against) in one transaction, as `warden import` does,
+// through store.ApplyPlanned: if the policy changed since the preview, it writes nothing and
+// shows the new preview (409).
 func (h *Policy) ImportApply(c *gin.Context) {
 	v, err := h.State.View()
 	if err != nil {
@@ -147,14 +167,14 @@ func (h *Policy) ImportApply(c *gin.Context) {
 		p.Problems = models.Problems{{Path: "base_revision", Message: "missing or malformed; apply from an import preview"}}
 	case derr != nil:
 		p.Problems = models.Problems{{Path: "document", Message: "the posted document is not the one previewed: " + derr.Error()}}
-	case store.DocumentHash(doc) != c.PostForm("document_hash"):
+	case documentHash(doc) != c.PostForm("document_hash"):
 		p.Problems = models.Problems{{Path: "document_hash", Message: "the posted document is not the one previewed; upload it again"}}
 	}
 	if len(p.Problems) > 0 {
 		render(c, http.StatusUnprocessableEntity, views.ImportPage(p))
 		return
 	}
-	sum, err := h.Store.ApplyDocumentAt(c.Request.Context(), doc, actorOf(c), base)
+	sum, err := h.Store.ApplyPlanned(c.Request.Context(), doc, actorOf(c), store.Base{Revision: base, SHA256: c.PostForm("base_sha256")})
 	var conflict *models.ConflictError
 	var probs models.Problems
 	switch {

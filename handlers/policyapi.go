@@ -49,7 +49,9 @@ func (h *PolicyAPI) Export(c *gin.Context) {
 
 // Import is POST /api/v1/policy: the body is a policy document (YAML or JSON), applied as
 // `warden import` applies it, in one transaction; the answer is the import summary. Every
-// problem is 422 with the problems and their paths, nothing written.
+// problem is 422 with the problems and their paths, nothing written. With ?base_revision=N
+// (and base_sha256) it applies a saved plan as `warden apply` does: 409 with the changes since
+// when the policy moved.
 func (h *PolicyAPI) Import(c *gin.Context) {
 	if !allowAdmin(c) {
 		return
@@ -74,7 +76,19 @@ func (h *PolicyAPI) Import(c *gin.Context) {
 		policyError(c, err)
 		return
 	}
-	sum, err := h.Store.ApplyDocument(c.Request.Context(), doc, actorOf(c))
+	var sum *store.ImportSummary
+	if b := c.Query("base_revision"); b != "" {
+		// A saved plan (`warden apply --server`): written only if the policy is still the one
+		// the plan was made against, checked in the write's transaction.
+		rev, perr := strconv.ParseInt(b, 10, 64)
+		if perr != nil {
+			policyError(c, models.Errorf(models.EInvalid, "base_revision: not a revision: %q", b))
+			return
+		}
+		sum, err = h.Store.ApplyPlanned(c.Request.Context(), doc, actorOf(c), store.Base{Revision: rev, SHA256: c.Query("base_sha256")})
+	} else {
+		sum, err = h.Store.ApplyDocument(c.Request.Context(), doc, actorOf(c))
+	}
 	if err != nil {
 		policyError(c, err)
 		return
@@ -88,6 +102,10 @@ func policyError(c *gin.Context, err error) {
 	status := statusOf(err)
 	body := gin.H{"error": err.Error(), "status": status, "request_id": RequestID(c)}
 	var probs models.Problems
+	var conflict *models.ConflictError
+	if errors.As(err, &conflict) {
+		body["conflict"] = conflict
+	}
 	if errors.As(err, &probs) {
 		body["problems"] = probs
 		body["error"] = strconv.Itoa(len(probs)) + " problem(s); nothing was written"

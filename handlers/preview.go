@@ -137,27 +137,28 @@ func principalImpact(d resolver.PrincipalDiff) views.PrincipalImpact {
 	return r
 }
 
-// preview is the organization settings page's panel for a draft.
-func (h *Orgs) preview(v *live.View, in draftInput) views.PreviewProps {
+// preview is the organization settings page's panel for a draft, and the snapshot with the
+// draft saved (nil when there is nothing to diff or the draft has problems).
+func (h *Orgs) preview(v *live.View, in draftInput) (views.PreviewProps, *resolver.Snapshot) {
 	p := views.PreviewProps{Org: in.org.Name, Revision: v.Revision, Filter: in.filter}
 	p.EmptyLimit = in.org.MCP.IsEmpty()
 	if in.stored {
-		return p
+		return p, nil
 	}
 	if len(in.problems) > 0 {
 		p.Problems, p.EmptyLimit = in.problems, false
-		return p
+		return p, nil
 	}
-	diff, _, probs := h.diff(v, in.org)
+	diff, after, probs := h.diff(v, in.org)
 	if len(probs) > 0 {
 		p.Problems = probs
 		p.EmptyLimit = false
-		return p
+		return p, nil
 	}
 	empty := p.EmptyLimit
 	p = previewImpact(diff, in.filter, in.page)
 	p.Org, p.Revision, p.EmptyLimit = in.org.Name, v.Revision, empty
-	return p
+	return p, after
 }
 
 // byTool is the resolver's impact by tool, as the panel counts it.

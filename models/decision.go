@@ -27,3 +27,21 @@ type Decision struct {
 
 // TableName is the decision log's table.
 func (Decision) TableName() string { return "decisions" }
+
+// CallTuple is who called which tool, as the decision log's rollup counts calls: a key (by
+// name), the end user and agent it acted for ("" when none), and the server and tool.
+type CallTuple struct {
+	Key     string `json:"key"`
+	EndUser string `json:"end_user,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Server  string `json:"server"`
+	Tool    string `json:"tool"`
+}
+
+// RecordedCalls is how often one tuple called in a window (tools/call decisions of the gateway
+// and checks of the decision API, allowed or not), and when it last did.
+type RecordedCalls struct {
+	CallTuple
+	Calls    int64
+	LastSeen time.Time
+}

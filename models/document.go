@@ -326,15 +326,19 @@ func (d *Document) Organization(name string) *OrganizationDoc {
 
 // Problem is one thing wrong with a document, at a path such as `keys[2].team`.
 type Problem struct {
-	Path    string `json:"path"`
+	Path string `json:"path"`
+	// Entity is the name of the list entry Path starts at (`ci-bot` for `keys[2].team`), when
+	// the document gives it one; String shows it next to the index.
+	Entity  string `json:"entity,omitempty"`
 	Message string `json:"message"`
 }
 
+// String is `keys[2] "ci-bot".team: unknown team "plat"`.
 func (p Problem) String() string {
 	if p.Path == "" {
 		return p.Message
 	}
-	return p.Path + ": " + p.Message
+	return p.displayPath() + ": " + p.Message
 }
 
 // Problems is every problem found in a document; it is an error so callers can return it whole.

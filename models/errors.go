@@ -59,26 +59,42 @@ const (
 	// toolset, one of its teams or keys) changed after the writer's preview was computed, so the
 	// preview no longer shows what the save would do. A fresh preview is enough.
 	ConflictRelated = "related_changed"
+	// ConflictRevision: the policy is no longer at the revision a whole-document write was
+	// planned at (a saved plan), so the plan's diff no longer shows what applying it would do.
+	// Changes lists what was committed since; a new plan is needed.
+	ConflictRevision = "revision_changed"
 )
 
 // ConflictError is an EConflict (ErrorCode reports it as one) that says what moved under a
 // stale write, so the caller can show it and offer the right way forward without reading the
 // message.
 type ConflictError struct {
-	Reason string // ConflictSettings or ConflictRelated
-	Kind   string // the entity written: KindOrganization, ...
+	Reason string // ConflictSettings, ConflictRelated or ConflictRevision
+	Kind   string // the entity written: KindOrganization, ... ("" for a whole document)
 	Name   string
 	// Since is the revision the write was based on (the settings' for ConflictSettings, the
 	// preview's for ConflictRelated); Revision is the current one.
 	Since, Revision int64
-	// Changes are, for ConflictSettings, the entity's own audit events after Since, oldest first.
+	// Changes are, for ConflictSettings, the entity's own audit events after Since, and for
+	// ConflictRevision every audit event after Since (at most the latest few hundred: Omitted
+	// counts the earlier ones), oldest first.
 	Changes []AuditEvent
+	Omitted int
 	// Cause describes, for ConflictRelated, the first change found that affects the entity
-	// ("team web was updated").
+	// ("team web was updated"); for ConflictRevision with no Changes, why the state is not the
+	// planned one.
 	Cause string
 }
 
 func (e *ConflictError) Error() string {
+	if e.Reason == ConflictRevision {
+		if n := len(e.Changes) + e.Omitted; n > 0 {
+			return fmt.Sprintf("the policy changed since the plan was made (revision %d, now %d: %d change(s), the latest by %s); make a new plan",
+				e.Since, e.Revision, n, e.Changes[len(e.Changes)-1].Actor)
+		}
+		return fmt.Sprintf("the policy is not the one the plan was made against (plan revision %d, now %d: %s); make a new plan",
+			e.Since, e.Revision, e.Cause)
+	}
 	if e.Reason == ConflictSettings {
 		who := "someone"
 		if n := len(e.Changes); n > 0 {

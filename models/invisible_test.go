@@ -25,7 +25,7 @@ func TestValidateRefusesInvisibleCharacters(t *testing.T) {
 		{"server", "servers[2].name", func(s string) string {
 			return strings.Replace(validBase, "    tools: [search]\n", "    tools: [search]\n  - {name: \""+s+"\"}\n", 1)
 		}},
-		{"tool", "servers[1].tools[1]", func(s string) string {
+		{"tool", `servers[1] "jira".tools[1]`, func(s string) string {
 			return strings.Replace(validBase, "tools: [search]", `tools: [search, "`+s+`"]`, 1)
 		}},
 		{"access group", "access_groups[0].name", func(s string) string {

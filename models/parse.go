@@ -55,6 +55,7 @@ func ParseDocument(data []byte) (doc *Document, err error) {
 	// document), which readRoot collected.
 	probs = append(dc.probs, probs...)
 	if len(probs) > 0 {
+		d.nameProblems(probs)
 		return &d, probs
 	}
 	return &d, nil
@@ -142,7 +143,7 @@ func readRoot(data []byte, probs *Problems) *yaml.Node {
 		if err == io.EOF {
 			probs.add("", "the document is empty; it needs at least `version: 1`")
 		} else {
-			probs.add("", "%s", yamlMessage(err))
+			probs.add("", "%s", syntaxMessage(data, err))
 		}
 		return nil
 	}
@@ -169,7 +170,7 @@ func readRoot(data []byte, probs *Problems) *yaml.Node {
 	switch err := dec.Decode(&extra); {
 	case err == io.EOF:
 	case err != nil:
-		probs.add("", "%s", yamlMessage(err))
+		probs.add("", "%s", syntaxMessage(data, err))
 	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
 		probs.add("", "line %d: a second YAML document follows the first; a policy file holds exactly one", extra.Line)
 	}

@@ -169,11 +169,11 @@ keys:
 	_, err := models.ParseDocument([]byte(doc))
 	equalLines(t, problemLines(t, err), []string{
 		`colour: unknown field "colour"`,
-		`servers[0].tools[0].descripton: unknown field "descripton"`,
-		`servers[0].disable_tools: unknown field "disable_tools"`,
-		`organizations[0].mcp.server: unknown field "server"`,
-		`keys[2].colour: unknown field "colour"`,
-		`keys[2].mcp.deny: unknown field "deny"`,
+		`servers[0] "github".tools[0].descripton: unknown field "descripton"`,
+		`servers[0] "github".disable_tools: unknown field "disable_tools"`,
+		`organizations[0] "acme".mcp.server: unknown field "server"`,
+		`keys[2] "c".colour: unknown field "colour"`,
+		`keys[2] "c".mcp.deny: unknown field "deny"`,
 	})
 }
 
@@ -186,14 +186,14 @@ func TestParseTypeErrors(t *testing.T) {
 		{"version: 1\nservers: {name: github}", `servers: expected a list, got a mapping`},
 		{"version: 1\nservers: [github]", `servers[0]: expected a mapping, got "github"`},
 		{"version: 1\nservers: [{name: [a]}]", `servers[0].name: expected a string, got a list`},
-		{"version: 1\nservers: [{name: s, public: maybe}]", `servers[0].public: expected true or false, got "maybe"`},
-		{"version: 1\nservers: [{name: s, tools: [a, b, c, [d]]}]", `servers[0].tools[3]: expected a tool name or a mapping with name, description and input_schema, got a list`},
-		{"version: 1\nservers: [{name: s, tools: [{name: t, input_schema: [1, .nan]}]}]", `servers[0].tools[0].input_schema[1]: ".nan" is not a JSON number`},
-		{"version: 1\norganizations: [{name: o, mcp: [github]}]", `organizations[0].mcp: expected a mapping, got a list`},
-		{"version: 1\norganizations: [{name: o}, {name: p, mcp: {tools: {github: list_issues}}}]", `organizations[1].mcp.tools.github: expected a list, got "list_issues"`},
-		{"version: 1\norganizations: [{name: o}, {name: p, mcp: {tools: {github: [{a: b}]}}}]", `organizations[1].mcp.tools.github[0]: expected a string, got a mapping`},
-		{"version: 1\nkeys: [{name: k, mcp: }]", `keys[0].mcp: null is ambiguous here: leave the key out for "does not restrict", or write {} for "no MCP access"`},
-		{"version: 1\nkeys: [{name: k, mcp: ~}]", `keys[0].mcp: null is ambiguous here: leave the key out for "does not restrict", or write {} for "no MCP access"`},
+		{"version: 1\nservers: [{name: s, public: maybe}]", `servers[0] "s".public: expected true or false, got "maybe"`},
+		{"version: 1\nservers: [{name: s, tools: [a, b, c, [d]]}]", `servers[0] "s".tools[3]: expected a tool name or a mapping with name, description and input_schema, got a list`},
+		{"version: 1\nservers: [{name: s, tools: [{name: t, input_schema: [1, .nan]}]}]", `servers[0] "s".tools[0].input_schema[1]: ".nan" is not a JSON number`},
+		{"version: 1\norganizations: [{name: o, mcp: [github]}]", `organizations[0] "o".mcp: expected a mapping, got a list`},
+		{"version: 1\norganizations: [{name: o}, {name: p, mcp: {tools: {github: list_issues}}}]", `organizations[1] "p".mcp.tools.github: expected a list, got "list_issues"`},
+		{"version: 1\norganizations: [{name: o}, {name: p, mcp: {tools: {github: [{a: b}]}}}]", `organizations[1] "p".mcp.tools.github[0]: expected a string, got a mapping`},
+		{"version: 1\nkeys: [{name: k, mcp: }]", `keys[0] "k".mcp: null is ambiguous here: leave the key out for "does not restrict", or write {} for "no MCP access"`},
+		{"version: 1\nkeys: [{name: k, mcp: ~}]", `keys[0] "k".mcp: null is ambiguous here: leave the key out for "does not restrict", or write {} for "no MCP access"`},
 		{"version: 1\nkeys:\n  -\n  - {name: k}", `keys[0]: expected a mapping, got nothing`},
 		{"version: 1\nversion: 1", `version: duplicate key "version" (first at line 1)`},
 	} {
@@ -302,8 +302,8 @@ servers:
 		t.Errorf("invalid JSON is kept as written, got %q", tools[2].InputSchema)
 	}
 	equalLines(t, problemLines(t, d.Validate()), []string{
-		`servers[0].tools[2].input_schema: input_schema is not valid JSON: unexpected end of JSON input`,
-		`servers[0].tools[3].input_schema: input_schema must be a JSON object (a JSON Schema such as {"type": "object"})`,
+		`servers[0] "s".tools[2].input_schema: input_schema is not valid JSON: unexpected end of JSON input`,
+		`servers[0] "s".tools[3].input_schema: input_schema must be a JSON object (a JSON Schema such as {"type": "object"})`,
 	})
 	out := roundTrip(t, d)
 	if !strings.Contains(string(out), "\n        input_schema:\n          type: object\n") {
@@ -341,10 +341,10 @@ keys:
 		t.Fatal("a decodable document should come back with its problems")
 	}
 	equalLines(t, problemLines(t, err), []string{
-		`servers[0].colour: unknown field "colour"`,
-		`keys[0].blocked: expected true or false, got "perhaps"`,
-		`keys[0].team: unknown team "nope"`,
-		`keys[1].mcp.servers[0]: unknown server "gitlab"`,
+		`servers[0] "github".colour: unknown field "colour"`,
+		`keys[0] "k".blocked: expected true or false, got "perhaps"`,
+		`keys[0] "k".team: unknown team "nope"`,
+		`keys[1] "j".mcp.servers[0]: unknown server "gitlab"`,
 	})
 	// A validation problem at a path with a parse problem is not repeated.
 	_, err = models.LoadDocument([]byte("version: two\n"))

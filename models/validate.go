@@ -78,6 +78,7 @@ func (d *Document) Validate() Problems {
 	if len(v.probs) == 0 {
 		return nil
 	}
+	d.nameProblems(v.probs)
 	return v.probs
 }
 

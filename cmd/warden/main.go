@@ -56,10 +56,12 @@ var commands = []command{
 	{"migrate", "[--db URL]", "apply pending database migrations and print the schema version"},
 	{"import", "-f FILE [flags]", "apply a policy document to the database; migrates the schema first"},
 	{"export", "[--db URL]", "print the database's state as a policy document; only reads, never migrates"},
+	{"plan", "-f FILE [--db URL] [-o PLAN] [--format json|text|markdown]", "show what importing a document would change (who gains and loses which tools); -o saves it for apply"},
+	{"apply", "PLAN [--db URL] [flags]", "apply a saved plan's document if the policy is still at the plan's revision; exit 3, writing nothing, if it moved"},
 	{"policy validate", "-f FILE | --db URL", "exit 0, or 2 with every problem on stderr"},
 	{"policy access", "-f FILE | --db URL", "effective access of every organization, team and key (JSON)"},
-	{"policy check", "-f FILE | --db URL --key K --server S --tool T [--end-user U] [--agent A]", "one decision (JSON); exit 0 allowed, 1 denied, 2 bad input"},
-	{"policy diff", "--before FILE | --db URL --after FILE", "who gains and loses which tools (JSON)"},
+	{"policy check", "-f FILE | --db URL --key K --server S --tool T [--end-user U] [--agent A] [--format F] [--explain]", "one decision (JSON, or text/markdown); exit 0 allowed, 1 denied, 2 bad input"},
+	{"policy diff", "--before FILE | --db URL --after FILE [--format json|text|markdown]", "who gains and loses which tools (JSON, or a summary in text or markdown)"},
 	{"key secret", "NAME [flags]", "issue a new secret for an existing key and print it once"},
 	{"server set-headers", "NAME [flags] < headers", "set a server's upstream headers from \"Name: value\" lines on stdin (stored encrypted; needs WARDEN_SECRET_KEY)"},
 	{"user create", "--username U --role R [--org O]... --password-stdin", "add a console user (admin, org_admin of organizations, or viewer)"},
@@ -105,6 +107,10 @@ func runEnv(ctx context.Context, e env, args []string) int {
 		return runImport(ctx, e, args)
 	case "export":
 		return runExport(ctx, e, args)
+	case "plan":
+		return runPlan(ctx, e, args)
+	case "apply":
+		return runApply(ctx, e, args)
 	case "policy":
 		return runPolicy(ctx, e, args)
 	case "key":

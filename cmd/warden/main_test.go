@@ -102,8 +102,8 @@ func TestImportReportsEveryProblem(t *testing.T) {
 		t.Fatalf("exit %d, want 2", code)
 	}
 	for _, want := range []string{
-		`organizations[0].mcp.servers[1]: unknown server "gitlab"`,
-		`keys[0].team: unknown team "plat"`,
+		`organizations[0] "acme".mcp.servers[1]: unknown server "gitlab"`,
+		`keys[0] "ci-bot".team: unknown team "plat"`,
 		"2 problem(s); nothing was written",
 	} {
 		if !strings.Contains(errs, want) {

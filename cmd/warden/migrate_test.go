@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func runCLIEnv(t *testing.T, vars map[string]string, args ...string) (int, strin
 	return code, out.String(), errb.String()
 }
 
-// latestVersion is the number of migration files (numbered 00001… without gaps), counted from
+// latestVersion is the newest migration number, read from
 // the folder rather than asked of the code under test.
 func latestVersion(t *testing.T) int64 {
 	t.Helper()
@@ -33,7 +34,17 @@ func latestVersion(t *testing.T) int64 {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no migration files: %v", err)
 	}
-	return int64(len(files))
+	// The highest number, not the count: migrations are numbered by those who write them in
+	// parallel, so a branch may lack a number another one has.
+	var latest int64
+	for _, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration file %s is not numbered: %v", f, err)
+		}
+		latest = max(latest, n)
+	}
+	return latest
 }
 
 // dbAt returns a fresh database of kind migrated to version, as an older binary left it (0: an
@@ -112,6 +123,7 @@ func TestReadOnlyCommandsRefuseOutdatedSchema(t *testing.T) {
 					{"policy", "access"},
 					{"policy", "check", "--key", "ci-bot", "--server", "github", "--tool", "list_issues"},
 					{"policy", "diff", "--after", after},
+					{"plan", "-f", after},
 				} {
 					name := strings.Join(args[:min(2, len(args))], " ")
 					db := dbAt(t, kind, at) // each command its own, so none sees another's leftovers
@@ -140,7 +152,7 @@ func TestReadOnlyCommandsRefuseOutdatedSchema(t *testing.T) {
 // A SQLite path that does not exist is refused by the commands that only read, and not created.
 func TestReadOnlyCommandsCreateNoSQLiteFile(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "typo.db")
-	for _, args := range [][]string{{"export", "--db", db}, {"policy", "access", "--db", db}} {
+	for _, args := range [][]string{{"export", "--db", db}, {"policy", "access", "--db", db}, {"plan", "-f", writeFile(t, doc), "--db", db}} {
 		code, _, errs := runCLI(t, args...)
 		if code != exitUsage || !strings.Contains(errs, "does not exist") || !strings.Contains(errs, "warden migrate --db "+db) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
@@ -239,15 +251,17 @@ var subcommandFlags = []struct {
 	name  string
 	flags []string
 }{
-	{"serve", []string{"addr", "db", "no-migrate", "no-demo", "max-stale", "decision-retention", "read-header-timeout",
+	{"serve", []string{"addr", "db", "no-migrate", "no-demo", "max-stale", "decision-retention", "rollup-retention", "read-header-timeout",
 		"read-timeout", "write-timeout", "idle-timeout", "session-timeout", "session-idle", "session-max", "max-body", "max-sessions-per-key"}},
 	{"migrate", []string{"db"}},
 	{"import", []string{"db", "no-migrate", "f", "actor"}},
 	{"export", []string{"db"}},
+	{"plan", []string{"db", "f", "o", "format"}},
+	{"apply", []string{"db", "no-migrate", "actor"}},
 	{"policy validate", []string{"f", "db"}},
 	{"policy access", []string{"f", "db"}},
-	{"policy check", []string{"f", "db", "key", "server", "tool", "end-user", "agent"}},
-	{"policy diff", []string{"before", "db", "after"}},
+	{"policy check", []string{"f", "db", "key", "server", "tool", "end-user", "agent", "format", "explain"}},
+	{"policy diff", []string{"before", "db", "after", "format"}},
 	{"key secret", []string{"db", "no-migrate", "actor"}},
 	{"server set-headers", []string{"db", "no-migrate", "actor"}},
 	{"user create", []string{"db", "no-migrate", "actor", "username", "role", "org", "password-stdin"}},
@@ -279,8 +293,8 @@ func TestHelpListsEveryCommand(t *testing.T) {
 				names = append(names, "help")
 			}
 		}
-		want := "serve migrate import export policy validate policy access policy check policy diff key secret server set-headers user create user set-password user list user delete help"
-		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 15 {
+		want := "serve migrate import export plan apply policy validate policy access policy check policy diff key secret server set-headers user create user set-password user list user delete help"
+		if got := strings.Join(names, " "); got != want || strings.Count(list, "\n")+1 != 17 {
 			t.Errorf("%v lists\n%s\nwant one line with a summary for each of: %s", args, list, want)
 		}
 	}

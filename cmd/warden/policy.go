@@ -16,11 +16,12 @@ const policyUsage = `usage: warden policy COMMAND [flags]
 commands (each reads a policy document with -f FILE, or the live database with --db URL):
   validate -f FILE                 exit 0, or 2 with every problem on stderr
   access   -f FILE                 effective access of every organization, team and key (JSON)
-  check    -f FILE --key K --server S --tool T [--end-user U] [--agent A]
-                                   one decision (JSON); exit 0 allowed, 1 denied, 2 bad input
+  check    -f FILE --key K --server S --tool T [--end-user U] [--agent A] [--explain]
+                                   one decision; exit 0 allowed, 1 denied, 2 bad input
   diff     --before FILE --after FILE   (or --db URL --after FILE: the database is "before")
-                                   who gains and loses which tools (JSON)
-`
+                                   who gains and loses which tools
+check and diff take --format json|text|markdown (json, the default, is for programs).
+` + policyReplayUsage
 
 // runPolicy is the command-line face of the resolver: the same code the gateway and the
 // console's preview run.
@@ -40,6 +41,7 @@ var policyCommands = map[string]func(ctx context.Context, e env, fs *flag.FlagSe
 	"access":   runPolicyAccess,
 	"check":    runPolicyCheck,
 	"diff":     runPolicyDiff,
+	"replay":   runPolicyReplay,
 }
 
 // sourceFlags adds -f, --db and --server/--token, the document a subcommand reads.
@@ -89,6 +91,8 @@ func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string)
 	fs.StringVar(&r.Tool, "tool", "", "tool name (required)")
 	fs.StringVar(&r.EndUser, "end-user", "", "end user named by the request")
 	fs.StringVar(&r.Agent, "agent", "", "agent named by the request")
+	format := formatFlag(fs)
+	explain := fs.Bool("explain", false, "text and markdown: add the level-by-level explanation (JSON always has it)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -102,6 +106,12 @@ func runPolicyCheck(ctx context.Context, e env, fs *flag.FlagSet, args []string)
 	ex, err := resolver.Build(doc).Explain(r)
 	if err != nil {
 		return fail(e, "policy check", models.Errorf(models.EInvalid, "%v", err))
+	}
+	if *format != formatJSON {
+		if err := writeCheck(e.stdout, *format, ex, *explain); err != nil {
+			return fail(e, "policy check", err)
+		}
+		return checkExit(ex.Decision)
 	}
 	var decidedBy *string
 	if !ex.Decision.Allowed {
@@ -130,6 +140,7 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	fs.StringVar(&before.db, "db", "", "use the live database as the state before the change")
 	before.remote = remoteFlags(fs, e)
 	fs.StringVar(&after.file, "after", "", "the state after the change (policy document, required)")
+	format := formatFlag(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -144,7 +155,7 @@ func runPolicyDiff(ctx context.Context, e env, fs *flag.FlagSet, args []string) 
 	if err != nil {
 		return fail(e, "policy diff", err)
 	}
-	return writeJSON(e, resolver.Diff(resolver.Build(a), resolver.Build(b)))
+	return writeDiff(e, *format, diffHeader{title: "Policy diff"}, resolver.Diff(resolver.Build(a), resolver.Build(b)))
 }
 
 // documentSource is a policy document from a file, the live database, or a running Warden

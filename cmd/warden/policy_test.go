@@ -15,7 +15,7 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	bad := strings.Replace(doc, "team: platform}", "team: plat}", 1)
 	code, _, errs := runCLI(t, "policy", "validate", "-f", writeFile(t, bad))
-	if code != 2 || !strings.Contains(errs, `keys[0].team: unknown team "plat"`) {
+	if code != 2 || !strings.Contains(errs, `keys[0] "ci-bot".team: unknown team "plat"`) {
 		t.Fatalf("invalid document: exit %d: %s", code, errs)
 	}
 }

@@ -69,10 +69,17 @@ func loopbackHost(h string) bool {
 // would be the sign-in page: the token is not accepted).
 var remoteClient = &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func (r *remote) do(ctx context.Context, method string, body []byte) ([]byte, http.Header, error) {
+func (r *remote) do(ctx context.Context, method string, body []byte, query ...string) ([]byte, http.Header, error) {
 	u, err := r.endpoint()
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(query) > 0 {
+		q := url.Values{}
+		for i := 0; i+1 < len(query); i += 2 {
+			q.Set(query[i], query[i+1])
+		}
+		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
@@ -102,8 +109,9 @@ func (r *remote) do(ctx context.Context, method string, body []byte) ([]byte, ht
 // an invalid document's problems, path by path (exit 2), a refused token or role (exit 1).
 func remoteError(server string, status int, data []byte) error {
 	var ans struct {
-		Error    string          `json:"error"`
-		Problems models.Problems `json:"problems"`
+		Error    string                `json:"error"`
+		Problems models.Problems       `json:"problems"`
+		Conflict *models.ConflictError `json:"conflict"`
 	}
 	if err := json.Unmarshal(data, &ans); err != nil || ans.Error == "" {
 		ans.Error = strings.TrimSpace(string(data))
@@ -114,6 +122,8 @@ func remoteError(server string, status int, data []byte) error {
 	switch {
 	case len(ans.Problems) > 0:
 		return ans.Problems
+	case ans.Conflict != nil:
+		return ans.Conflict
 	case status == http.StatusUnauthorized:
 		return models.Errorf(models.EForbidden, "%s refused the token: %s", server, ans.Error)
 	case status == http.StatusForbidden:
@@ -149,9 +159,14 @@ func (r *remote) exported(ctx context.Context) ([]byte, error) {
 	return data, err
 }
 
-// importDocument applies a document on the server, as `warden import` does locally.
-func (r *remote) importDocument(ctx context.Context, data []byte) (*store.ImportSummary, error) {
-	out, _, err := r.do(ctx, http.MethodPost, data)
+// importDocument applies a document on the server, as `warden import` does locally; with a
+// base, as `warden apply` does (a *models.ConflictError when the policy moved).
+func (r *remote) importDocument(ctx context.Context, data []byte, base ...store.Base) (*store.ImportSummary, error) {
+	var query []string
+	if len(base) > 0 {
+		query = []string{"base_revision", strconv.FormatInt(base[0].Revision, 10), "base_sha256", base[0].SHA256}
+	}
+	out, _, err := r.do(ctx, http.MethodPost, data, query...)
 	if err != nil {
 		return nil, err
 	}

@@ -63,10 +63,32 @@ func TestRemoteMode(t *testing.T) {
 	if code, _, errs := runCLI(t, "import", "--server", base, "--token", "wdt_"+strings.Repeat("x", 43), "-f", after); code != 1 || !strings.Contains(errs, "refused the token") {
 		t.Errorf("an unknown token: exit %d %s", code, errs)
 	}
-	if code, out, errs := runCLI(t, "import", "--server", base, "--token", admin, "-f", after); code != 0 || !strings.Contains(out, "revision: 2") {
+	// A plan made remotely applies remotely while the policy stays; once it moved, it is stale
+	// (exit 3, with who changed it), and nothing is written.
+	planPath := t.TempDir() + "/plan.json"
+	if code, _, errs := runCLI(t, "plan", "--server", base, "--token", viewer, "-f", after, "-o", planPath); code != 0 {
+		t.Fatalf("remote plan: %d %s", code, errs)
+	}
+	stalePath := t.TempDir() + "/stale.json"
+	if code, _, errs := runCLI(t, "plan", "--server", base, "--token", viewer, "-f", writeFile(t, loadDoc("list_issues")), "-o", stalePath); code != 0 {
+		t.Fatalf("remote plan: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "apply", planPath, "--server", base, "--token", viewer); code != 1 || !strings.Contains(errs, "Only an admin") {
+		t.Errorf("a viewer's remote apply: exit %d %s", code, errs)
+	}
+	if code, out, errs := runCLI(t, "apply", planPath, "--server", base, "--token", admin); code != 0 || !strings.Contains(out, "revision: 2") {
+		t.Fatalf("remote apply: exit %d %s\n%s", code, errs, out)
+	}
+	if code, _, errs := runCLI(t, "apply", stalePath, "--server", base, "--token", admin); code != exitConflict || !strings.Contains(errs, "changed since the plan") || !strings.Contains(errs, "ada (token ci)") {
+		t.Errorf("a stale remote apply: exit %d %s", code, errs)
+	}
+	if _, out, _ := runCLI(t, "export", "--db", db); strings.Contains(out, "github/list_issues") {
+		t.Error("the stale plan was written")
+	}
+	if code, out, errs := runCLI(t, "import", "--server", base, "--token", admin, "-f", writeFile(t, loadDoc("delete_repo"))); code != 0 || !strings.Contains(out, "revision: 3") {
 		t.Fatalf("an admin's remote import: exit %d %s\n%s", code, errs, out)
 	}
-	if _, out, _ := runCLI(t, "export", "--db", db); !strings.Contains(out, "github/create_issue") {
+	if _, out, _ := runCLI(t, "export", "--db", db); !strings.Contains(out, "github/delete_repo") {
 		t.Errorf("the remote import did not reach the database:\n%s", out)
 	}
 	if code, _, errs := runCLI(t, "export", "--server", base); code != 2 || !strings.Contains(errs, "--server needs --token") {

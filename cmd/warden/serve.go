@@ -35,9 +35,11 @@ type serveConfig struct {
 	publicURL  *url.URL
 	trustProxy []netip.Prefix
 	// maxStale is how long the last good policy view is enforced while the database is
-	// unreachable; decisionRetention how long decision log rows are kept (0: forever).
+	// unreachable; decisionRetention how long raw decisions are kept, rollupRetention the
+	// decision log's hourly counts, which replays read (0: forever).
 	maxStale          time.Duration
 	decisionRetention time.Duration
+	rollupRetention   time.Duration
 	// http.Server timeouts; see serveTimeouts. The gateway lifts the read and write deadlines of
 	// an authenticated exchange once its request is read, and bounds each write of it by
 	// writeTimeout instead.
@@ -108,7 +110,8 @@ func parseServe(e env, args []string) (serveConfig, int, bool) {
 		usage     string
 	}{
 		{&cfg.maxStale, "max-stale", "WARDEN_MAX_STALE", live.DefaultMaxStale, "enforce the last good policy this long while the database is unreachable, then fail closed"},
-		{&cfg.decisionRetention, "decision-retention", "WARDEN_DECISION_RETENTION", live.DefaultDecisionRetention, "keep decision log rows this long (0: forever)"},
+		{&cfg.decisionRetention, "decision-retention", "WARDEN_DECISION_RETENTION", live.DefaultDecisionRetention, "keep raw decisions this long (0: forever)"},
+		{&cfg.rollupRetention, "rollup-retention", "WARDEN_ROLLUP_RETENTION", live.DefaultRollupRetention, "keep the decision log's hourly call counts, which previews replay, this long (0: forever)"},
 		{&cfg.readHeaderTimeout, "read-header-timeout", "WARDEN_READ_HEADER_TIMEOUT", defaultReadHeaderTimeout, "time to read a request's headers"},
 		{&cfg.readTimeout, "read-timeout", "WARDEN_READ_TIMEOUT", defaultReadTimeout, "time to read a whole request, body included (lifted for a gateway exchange once its request is read)"},
 		{&cfg.writeTimeout, "write-timeout", "WARDEN_WRITE_TIMEOUT", defaultWriteTimeout, "time to write an answer; gateway answers and event streams are exempt, each of their writes bounded by it instead"},
@@ -258,11 +261,14 @@ func serve(ctx context.Context, e env, cfg serveConfig) error {
 	runDone := make(chan struct{})
 	go func() { defer close(runDone); state.Run(runCtx) }()
 	defer func() { stopRun(); <-runDone }()
-	retention := cfg.decisionRetention
-	if retention == 0 {
-		retention = -1 // keep forever
+	forever := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1 // keep forever
+		}
+		return d
 	}
-	decisions := live.NewDecisionLog(st, live.DecisionLogOptions{Retention: retention, Metrics: metrics, Logger: logger})
+	decisions := live.NewDecisionLog(st, live.DecisionLogOptions{Retention: forever(cfg.decisionRetention),
+		RollupRetention: forever(cfg.rollupRetention), Metrics: metrics, Logger: logger})
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -15,12 +15,22 @@ import (
 
 // Defaults of DecisionLogOptions.
 const (
-	DefaultDecisionRetention = 30 * 24 * time.Hour
+	DefaultDecisionRetention = 7 * 24 * time.Hour
+	DefaultRollupRetention   = 90 * 24 * time.Hour
 	DefaultDecisionBuffer    = 10000
 	DefaultDecisionBatch     = 500
 	DefaultDecisionFlush     = time.Second
+	DefaultRollupFlush       = 10 * time.Second
+	DefaultRollupMax         = 50000
 	DefaultDecisionPrune     = time.Hour
+	// DefaultWindowRefresh is how often the writer checks whether an hour ended since the
+	// replay windows' totals were summed (see store.RefreshReplayWindows).
+	DefaultWindowRefresh = 5 * time.Minute
 )
+
+// ReplayWindows are the windows previews replay (24 h, 7 d, 30 d), whose totals the decision
+// log keeps summed so a replay reads one row a tuple.
+var ReplayWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
 
 const (
 	decisionWriteTimeout = 10 * time.Second
@@ -29,9 +39,12 @@ const (
 
 // DecisionLogOptions configure a DecisionLog. Zero values take the defaults.
 type DecisionLogOptions struct {
-	// Retention is how long rows are kept; older ones are pruned every PruneInterval. Default
-	// DefaultDecisionRetention; negative keeps rows forever.
+	// Retention is how long raw decisions are kept; older ones are pruned every PruneInterval.
+	// Default DefaultDecisionRetention; negative keeps them forever.
 	Retention time.Duration
+	// RollupRetention is how long the rollup's hourly counts (what replays read) are kept.
+	// Default DefaultRollupRetention; negative keeps them forever.
+	RollupRetention time.Duration
 	// Buffer is how many records may wait for the writer; Record drops (and counts) beyond it.
 	Buffer int
 	// BatchSize is the most records one write carries; a full batch is written at once.
@@ -39,8 +52,20 @@ type DecisionLogOptions struct {
 	// FlushInterval is the longest a record waits before it is written (also the retry period
 	// after a failed write).
 	FlushInterval time.Duration
+	// RollupFlushInterval is how often the calls counted in memory are added to the rollup
+	// (default DefaultRollupFlush): a replay sees calls at most this late. Counting in memory
+	// first is what keeps the rollup cheap: a write adds one row per (hour, tuple), however many
+	// calls it counted.
+	RollupFlushInterval time.Duration
+	// RollupMax is how many (hour, tuple) counts may wait in memory before they are written
+	// without waiting for the interval (default DefaultRollupMax).
+	RollupMax int
 	// PruneInterval is the period of retention pruning (the first prune runs at start).
 	PruneInterval time.Duration
+	// ReplayWindows are the windows whose totals are kept summed (default ReplayWindows);
+	// checked every WindowRefresh (default DefaultWindowRefresh), and at start.
+	ReplayWindows []time.Duration
+	WindowRefresh time.Duration
 	Metrics       *Metrics
 	Clock         func() time.Time
 	Logger        *slog.Logger
@@ -52,16 +77,21 @@ type DecisionLogOptions struct {
 // retried; while the database is behind, the writer holds at most a few batches and the queue
 // fills, so memory stays bounded.
 type DecisionLog struct {
-	st         *store.Store
-	in         chan DecisionRecord
-	retention  time.Duration
-	batch      int
-	maxPending int
-	flushEvery time.Duration
-	pruneEvery time.Duration
-	m          *Metrics
-	clock      func() time.Time
-	log        *slog.Logger
+	st          *store.Store
+	in          chan DecisionRecord
+	retention   time.Duration
+	rollupKeep  time.Duration
+	rollupMax   int
+	rollupEvery time.Duration
+	batch       int
+	maxPending  int
+	flushEvery  time.Duration
+	pruneEvery  time.Duration
+	windows     []time.Duration
+	windowEvery time.Duration
+	m           *Metrics
+	clock       func() time.Time
+	log         *slog.Logger
 
 	// ctx bounds the writer's database calls; Close cancels it when its own context ends, so
 	// the writer gives up on what is left and counts it as dropped.
@@ -78,8 +108,9 @@ var _ Recorder = (*DecisionLog)(nil)
 // NewDecisionLog starts a decision log writing to st. Close it to flush what is left.
 func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
 	l := &DecisionLog{
-		st: st, retention: opts.Retention, batch: opts.BatchSize, flushEvery: opts.FlushInterval,
-		pruneEvery: opts.PruneInterval, m: opts.Metrics, clock: opts.Clock, log: opts.Logger,
+		st: st, retention: opts.Retention, rollupKeep: opts.RollupRetention, rollupMax: opts.RollupMax,
+		rollupEvery: opts.RollupFlushInterval, batch: opts.BatchSize, flushEvery: opts.FlushInterval,
+		pruneEvery: opts.PruneInterval, windows: opts.ReplayWindows, windowEvery: opts.WindowRefresh, m: opts.Metrics, clock: opts.Clock, log: opts.Logger,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -91,6 +122,15 @@ func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
 	if l.retention == 0 {
 		l.retention = DefaultDecisionRetention
 	}
+	if l.rollupKeep == 0 {
+		l.rollupKeep = DefaultRollupRetention
+	}
+	if l.rollupMax <= 0 {
+		l.rollupMax = DefaultRollupMax
+	}
+	if l.rollupEvery <= 0 {
+		l.rollupEvery = DefaultRollupFlush
+	}
 	if l.batch <= 0 {
 		l.batch = DefaultDecisionBatch
 	}
@@ -100,6 +140,12 @@ func NewDecisionLog(st *store.Store, opts DecisionLogOptions) *DecisionLog {
 	}
 	if l.pruneEvery <= 0 {
 		l.pruneEvery = DefaultDecisionPrune
+	}
+	if l.windows == nil {
+		l.windows = ReplayWindows
+	}
+	if l.windowEvery <= 0 {
+		l.windowEvery = DefaultWindowRefresh
 	}
 	if l.clock == nil {
 		l.clock = time.Now
@@ -143,29 +189,35 @@ func (l *DecisionLog) Close(ctx context.Context) error {
 
 func (l *DecisionLog) run() {
 	// Pruning runs beside the writer, so a long prune never holds records back.
-	pruned := make(chan struct{})
+	pruned, summed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(pruned)
 		l.pruneLoop(l.ctx)
 	}()
+	go func() {
+		defer close(summed)
+		l.windowLoop(l.ctx)
+	}()
 	defer func() {
 		l.cancel()
 		<-pruned
+		<-summed
 		close(l.done)
 	}()
 	flushT := time.NewTicker(l.flushEvery)
 	defer flushT.Stop()
+	rollupT := time.NewTicker(l.rollupEvery)
+	defer rollupT.Stop()
 
 	var pending []models.Decision
-	var retryAt time.Time // after a failed write, full batches wait until then
+	var rollup store.Rollup // calls counted since the last rollup write
+	var retryAt time.Time   // after a failed write, full batches wait until then
 	failing := false
-	flush := func() {
-		var err error
-		pending, err = l.write(l.ctx, pending)
+	report := func(err error) {
 		if err != nil {
 			retryAt = time.Now().Add(l.flushEvery)
 			if !failing {
-				l.log.Warn("decision log: write failed; retrying", "pending", len(pending), "error", err)
+				l.log.Warn("decision log: write failed; retrying", "pending", len(pending), "rollup", rollup.Len(), "error", err)
 			}
 			failing = true
 			return
@@ -175,42 +227,69 @@ func (l *DecisionLog) run() {
 		}
 		failing = false
 	}
+	flush := func() {
+		var err error
+		pending, err = l.write(l.ctx, pending)
+		report(err)
+	}
+	flushRollup := func() {
+		report(l.writeRollup(l.ctx, &rollup))
+	}
+	take := func(r DecisionRecord) {
+		d := toDecision(r, l.clock)
+		pending = append(pending, d)
+		rollup.Add(&d)
+	}
 	for {
 		in := l.in
-		if len(pending) >= l.maxPending {
+		if len(pending) >= l.maxPending || rollup.Len() >= 4*l.rollupMax {
 			in = nil // the database is behind: let the queue fill, and Record drop
 		}
 		select {
 		case r := <-in:
-			pending = append(pending, toDecision(r, l.clock))
-			if len(pending) >= l.batch && time.Now().After(retryAt) {
-				flush()
+			take(r)
+			if time.Now().After(retryAt) {
+				if len(pending) >= l.batch {
+					flush()
+				}
+				if rollup.Len() >= l.rollupMax {
+					flushRollup()
+				}
 			}
 		case <-flushT.C:
 			if len(pending) > 0 {
 				flush()
+			}
+		case <-rollupT.C:
+			if rollup.Len() > 0 {
+				flushRollup()
 			}
 		case <-l.stop:
 			for {
 				for drained := false; !drained; {
 					select {
 					case r := <-l.in:
-						pending = append(pending, toDecision(r, l.clock))
+						take(r)
 					default:
 						drained = true
 					}
 				}
-				if len(pending) == 0 {
+				if len(pending) == 0 && rollup.Len() == 0 {
 					return
 				}
-				flush()
-				if len(pending) == 0 {
+				if len(pending) > 0 {
+					flush()
+				}
+				if rollup.Len() > 0 {
+					flushRollup()
+				}
+				if len(pending) == 0 && rollup.Len() == 0 {
 					return
 				}
 				select {
 				case <-l.ctx.Done():
-					l.closeErr = fmt.Errorf("decision log: %d records not written at shutdown", len(pending))
-					l.log.Error("decision log: records lost at shutdown", "records", len(pending))
+					l.closeErr = fmt.Errorf("decision log: %d records (and %d rollup counts) not written at shutdown", len(pending), rollup.Len())
+					l.log.Error("decision log: records lost at shutdown", "records", len(pending), "rollup", rollup.Len())
 					if l.m != nil {
 						l.m.DecisionLogDropped.Add(float64(len(pending)))
 					}
@@ -220,6 +299,20 @@ func (l *DecisionLog) run() {
 			}
 		}
 	}
+}
+
+// writeRollup adds the counted calls to the rollup and, once written, forgets them.
+func (l *DecisionLog) writeRollup(ctx context.Context, r *store.Rollup) error {
+	wctx, cancel := context.WithTimeout(ctx, decisionWriteTimeout)
+	defer cancel()
+	if err := l.st.AddRollup(wctx, r); err != nil {
+		if l.m != nil {
+			l.m.DecisionLogFlushErrors.Inc()
+		}
+		return err
+	}
+	r.Reset()
+	return nil
 }
 
 // write stores pending in batches and returns what is left unwritten.
@@ -243,15 +336,21 @@ func (l *DecisionLog) write(ctx context.Context, pending []models.Decision) ([]m
 	return nil, nil
 }
 
-// pruneLoop deletes rows older than the retention at start and every pruneEvery.
+// pruneLoop deletes raw decisions and rollup counts older than their retentions at start and
+// every pruneEvery.
 func (l *DecisionLog) pruneLoop(ctx context.Context) {
-	if l.retention < 0 {
+	if l.retention < 0 && l.rollupKeep < 0 {
 		return
 	}
 	t := time.NewTicker(l.pruneEvery)
 	defer t.Stop()
 	for {
-		l.prune(ctx)
+		if l.retention >= 0 {
+			l.prune(ctx, "decisions", l.retention, l.st.PruneDecisions)
+		}
+		if l.rollupKeep >= 0 {
+			l.prune(ctx, "rollup hours", l.rollupKeep, l.st.PruneRollup)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -260,18 +359,39 @@ func (l *DecisionLog) pruneLoop(ctx context.Context) {
 	}
 }
 
-func (l *DecisionLog) prune(ctx context.Context) {
+// windowLoop keeps the replay windows' totals summed up to the last hour that ended.
+func (l *DecisionLog) windowLoop(ctx context.Context) {
+	if len(l.windows) == 0 {
+		return
+	}
+	t := time.NewTicker(l.windowEvery)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, decisionPruneTimeout)
+		if err := l.st.RefreshReplayWindows(rctx, l.windows, l.clock()); err != nil && ctx.Err() == nil {
+			l.log.Warn("decision log: summing the replay windows failed", "error", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (l *DecisionLog) prune(ctx context.Context, what string, keep time.Duration, prune func(context.Context, time.Time) (int64, error)) {
 	ctx, cancel := context.WithTimeout(ctx, decisionPruneTimeout)
 	defer cancel()
-	n, err := l.st.PruneDecisions(ctx, l.clock().Add(-l.retention))
+	n, err := prune(ctx, l.clock().Add(-keep))
 	if err != nil {
 		if ctx.Err() == nil {
-			l.log.Warn("decision log: prune failed", "error", err)
+			l.log.Warn("decision log: prune failed", "what", what, "error", err)
 		}
 		return
 	}
 	if n > 0 {
-		l.log.Info("decision log: pruned", "rows", n, "retention", l.retention)
+		l.log.Info("decision log: pruned", "what", what, "rows", n, "retention", keep)
 	}
 }
 

@@ -86,6 +86,23 @@ func TestDecisionLogWritesBatches(t *testing.T) {
 			t.Errorf("paging: %d rows, %v", len(page), err)
 		}
 
+		// The rollup counts the calls (not the tools/list) per tuple: key-0 made 177 of the 1,233
+		// calls, the six other keys 176 each.
+		calls, _, err := st.RecordedCalls(ctx, time.Since(at)+time.Hour, time.Now())
+		if err != nil || len(calls) != 7 {
+			t.Fatalf("recorded calls: %d tuples, %v; want 7", len(calls), err)
+		}
+		for _, c := range calls {
+			want := int64(176)
+			if c.Key == "key-0" {
+				want = 177
+			}
+			if c.Calls != want || c.EndUser != "alice" || c.Agent != "triage" || c.Server != "github" || c.Tool != "create_issue" ||
+				c.LastSeen.Before(at) || c.LastSeen.After(at.Add(2*time.Second)) {
+				t.Errorf("recorded %+v, want %d calls", c, want)
+			}
+		}
+
 		// After Close, records are dropped and counted.
 		l.Record(live.DecisionRecord{Key: "late"})
 		if got := metricValue(t, m, "warden_decision_log_dropped_total"); got != 1 {

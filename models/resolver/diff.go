@@ -126,6 +126,40 @@ func Diff(before, after *Snapshot) DiffResult {
 	return DiffScoped(before, after, Scope{All: true})
 }
 
+// expand names the organizations, teams and keys under sc (which must not be All), looked up
+// in both snapshots: each organization with its teams, their keys and its teamless keys; each
+// team with its keys; each key.
+func (sc Scope) expand(before, after *Snapshot) (orgs, teams, keys map[string]bool) {
+	orgs, teams, keys = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range []*Snapshot{before, after} {
+		addKeys := func(ids []int32) {
+			for _, k := range ids {
+				keys[s.keys[k].name()] = true
+			}
+		}
+		addTeam := func(name string) {
+			teams[name] = true
+			if ti, ok := s.teamIdx[name]; ok {
+				addKeys(s.idx.keysByTeam[ti])
+			}
+		}
+		for _, o := range sc.Organizations {
+			orgs[o] = true
+			for _, t := range s.idx.teamsByOrg[o] {
+				addTeam(s.teams[t].name)
+			}
+			addKeys(s.idx.teamlessByOrg[o])
+		}
+		for _, t := range sc.Teams {
+			addTeam(t)
+		}
+		for _, k := range sc.Keys {
+			keys[k] = true
+		}
+	}
+	return orgs, teams, keys
+}
+
 // DiffScoped is Diff restricted to the principals under scope (see Scope), looked up in both
 // snapshots. It is exact when scope covers every change, for instance a scope from Changes.
 func DiffScoped(before, after *Snapshot, scope Scope) DiffResult {
@@ -139,33 +173,7 @@ func DiffScoped(before, after *Snapshot, scope Scope) DiffResult {
 	if scope.All {
 		return d.all()
 	}
-	orgs, teams, keys := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, s := range []*Snapshot{before, after} {
-		addKeys := func(ids []int32) {
-			for _, k := range ids {
-				keys[s.keys[k].name()] = true
-			}
-		}
-		addTeam := func(name string) {
-			teams[name] = true
-			if ti, ok := s.teamIdx[name]; ok {
-				addKeys(s.idx.keysByTeam[ti])
-			}
-		}
-		for _, o := range scope.Organizations {
-			orgs[o] = true
-			for _, t := range s.idx.teamsByOrg[o] {
-				addTeam(s.teams[t].name)
-			}
-			addKeys(s.idx.teamlessByOrg[o])
-		}
-		for _, t := range scope.Teams {
-			addTeam(t)
-		}
-		for _, k := range scope.Keys {
-			keys[k] = true
-		}
-	}
+	orgs, teams, keys := scope.expand(before, after)
 	for name := range orgs {
 		d.byName(KindOrganization, name)
 	}

@@ -63,9 +63,9 @@ func (s *Store) ApplyDocument(ctx context.Context, doc *models.Document, actor s
 	return s.applyDocument(ctx, doc, actor, nil)
 }
 
-// applyDocument is ApplyDocument, refusing with a conflict when base is given and the
-// revision is no longer *base.
-func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor string, base *int64) (*ImportSummary, error) {
+// applyDocument is ApplyDocument; a non-nil base is checked under the policy lock (see
+// ApplyPlanned).
+func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor string, base *Base) (*ImportSummary, error) {
 	if probs := doc.Validate(); len(probs) > 0 {
 		return nil, probs
 	}
@@ -80,14 +80,8 @@ func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor s
 	next.Normalize()
 	var sum *ImportSummary
 	err := s.writeState(ctx, func(tx *gorm.DB, cur *state) error {
-		if base != nil {
-			if err := revisionBounds(cur.rev, *base, *base); err != nil {
-				return err
-			}
-			if cur.rev != *base {
-				return &models.ConflictError{Reason: models.ConflictRelated, Kind: "document", Name: "policy",
-					Since: *base, Revision: cur.rev, Cause: "the policy was changed by another save"}
-			}
+		if err := base.check(tx, cur); err != nil {
+			return err
 		}
 		a, rev, err := s.write(tx, cur, next, actor, "")
 		if err != nil {

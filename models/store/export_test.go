@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/warden-mcp/warden/models"
 )
 
 // SetChangeLimits lowers the limits of Changes for a test; restore puts them back.
@@ -58,3 +60,6 @@ func SetLoadBatch(n int) (restore func()) {
 	loadBatch = n
 	return func() { loadBatch = old }
 }
+
+// EncodeSegment encodes rows as one decision log segment (its data, first and last time).
+func EncodeSegment(rows []models.Decision) ([]byte, int64, int64) { return encodeSegment(rows) }

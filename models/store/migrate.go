@@ -18,7 +18,10 @@ import (
 
 // The schema history is one numbered list of SQL files, written in Postgres's dialect. SQLite
 // reads the same files with two type words translated (sqliteWords), so the two databases can
-// never drift apart: there is no second copy to forget. Each file runs in its own transaction.
+// never drift apart: there is no second copy to forget. Where the two must differ (Postgres's
+// declarative partitioning has no SQLite counterpart), a file marks the lines of one database
+// between "-- +warden postgres" or "-- +warden sqlite" and "-- +warden end"; the other database
+// never sees them (dialectBlocks). Each file runs in its own transaction.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -28,6 +31,37 @@ var sqliteWords = strings.NewReplacer(
 	"BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT",
 	"TIMESTAMPTZ", "DATETIME",
 )
+
+// dialectBlocks returns a migration as kind reads it: the blocks marked for the other database
+// removed, the markers themselves kept as (SQL) comments. An unclosed or nested block is an
+// error, so a typo cannot hide half a migration from one database.
+func dialectBlocks(name, sql, kind string) (string, error) {
+	var out strings.Builder
+	block := "" // the database of the block being read; "" outside blocks
+	for i, line := range strings.SplitAfter(sql, "\n") {
+		switch marker := strings.TrimSpace(line); marker {
+		case "-- +warden postgres", "-- +warden sqlite":
+			if block != "" {
+				return "", fmt.Errorf("migration %s line %d: %q inside a %s block", name, i+1, marker, block)
+			}
+			block = strings.TrimPrefix(marker, "-- +warden ")
+		case "-- +warden end":
+			if block == "" {
+				return "", fmt.Errorf("migration %s line %d: %q outside a block", name, i+1, marker)
+			}
+			block = ""
+		default:
+			if block != "" && block != kind {
+				continue
+			}
+		}
+		out.WriteString(line)
+	}
+	if block != "" {
+		return "", fmt.Errorf("migration %s: the %s block is not closed with \"-- +warden end\"", name, block)
+	}
+	return out.String(), nil
+}
 
 // migrationLockID is the Postgres advisory lock migrations hold, so replicas started together
 // migrate one after the other. It is Warden's own (not goose's shared default), so another
@@ -46,9 +80,6 @@ func (s *Store) migrations() (fs.FS, goose.Dialect, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if s.kind == KindPostgres {
-		return sub, goose.DialectPostgres, nil
-	}
 	out := fstest.MapFS{}
 	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -58,9 +89,19 @@ func (s *Store) migrations() (fs.FS, goose.Dialect, error) {
 		if err != nil {
 			return err
 		}
-		out[path] = &fstest.MapFile{Data: []byte(sqliteWords.Replace(string(b)))}
+		text, err := dialectBlocks(path, string(b), s.kind)
+		if err != nil {
+			return err
+		}
+		if s.kind == KindSQLite {
+			text = sqliteWords.Replace(text)
+		}
+		out[path] = &fstest.MapFile{Data: []byte(text)}
 		return nil
 	})
+	if s.kind == KindPostgres {
+		return out, goose.DialectPostgres, err
+	}
 	return out, goose.DialectSQLite3, err
 }
 

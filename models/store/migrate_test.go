@@ -17,15 +17,25 @@ import (
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
-// latestVersion is the number of migration files, read from the folder rather than from the
-// code under test: the files are numbered 00001, 00002, … with no gaps.
+// latestVersion is the newest migration number, read from the folder rather than from the
+// code under test.
 func latestVersion(t *testing.T) int64 {
 	t.Helper()
 	files, err := filepath.Glob("migrations/*.sql")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no migration files: %v", err)
 	}
-	return int64(len(files))
+	// The highest number, not the count: migrations are numbered by those who write them in
+	// parallel, so a branch may lack a number another one has.
+	var latest int64
+	for _, f := range files {
+		n, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration file %s is not numbered: %v", f, err)
+		}
+		latest = max(latest, n)
+	}
+	return latest
 }
 
 // openAt opens a fresh database of kind migrated up to version (0: not at all), as an older

@@ -68,7 +68,8 @@ func TestSQLiteReadsBesideAWriter(t *testing.T) {
 	storetest.MustApply(t, st, storetest.MustLoad(t, small))
 	ctx := context.Background()
 	conn, _ := holdLock(t, st, "BEGIN EXCLUSIVE")
-	if _, err := conn.ExecContext(ctx, "INSERT INTO decisions (at, kind, key_name, end_user, agent, server, tool, allowed, decided_by, revision) VALUES (?, 'call', 'ci-bot', '', '', 'github', 'list_issues', 1, '', 1)", time.Now().UTC()); err != nil {
+	data, first, last := store.EncodeSegment([]models.Decision{{At: time.Now(), Kind: "call", KeyName: "ci-bot", Server: "github", Tool: "list_issues", Allowed: true, Revision: 1}})
+	if _, err := conn.ExecContext(ctx, "INSERT INTO decisions (first_at, last_at, n, data) VALUES (?, ?, 1, ?)", first, last, data); err != nil {
 		t.Fatal(err)
 	}
 	// A read that waited for the lock would fail with SQLITE_BUSY once busy_timeout ran out.
@@ -102,7 +103,7 @@ func TestSQLiteWriteTransactionsBeginImmediate(t *testing.T) {
 	hooked := false
 	if err := store.OnFirstQuery(st, func() {
 		hooked = true
-		_, otherErr = other.Exec("INSERT INTO decisions (at, kind, key_name, end_user, agent, server, tool, allowed, decided_by, revision) VALUES (?, 'call', 'ci-bot', '', '', 'github', 'list_issues', 1, '', 1)", time.Now().UTC())
+		_, otherErr = other.Exec("INSERT INTO decision_tuples (key_name, end_user, agent, server, tool) VALUES ('ci-bot', '', '', 'github', 'list_issues')")
 	}); err != nil {
 		t.Fatal(err)
 	}

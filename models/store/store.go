@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -45,6 +46,12 @@ type Store struct {
 	onBusy func(attempt int, err error)
 	// secretKey seals and opens upstream headers (see WithSecretKey); nil: none configured.
 	secretKey *seal.Key
+
+	// partitions are the days whose decision log partition this process knows to exist
+	// (Postgres; see ensurePartition).
+	partitions sync.Map
+	// tuples caches the decision log's tuple numbers (see AddRollup).
+	tuples tupleCache
 }
 
 // Option configures a store at Open.

@@ -219,7 +219,7 @@ func TestFailedImportLeavesSQLiteUnchanged(t *testing.T) {
 	bad.Keys[0].Team = "plat"
 	_, err = st.ApplyDocument(ctx, bad, "test")
 	var ps models.Problems
-	if !asProblems(err, &ps) || !strings.Contains(ps.Error(), `keys[0].team: unknown team "plat"`) {
+	if !asProblems(err, &ps) || !strings.Contains(ps.Error(), `keys[0] "ci-bot".team: unknown team "plat"`) {
 		t.Fatalf("err = %v, want the unknown team problem", err)
 	}
 	st.Close()

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 
-	"go.yaml.in/yaml/v3"
 	"gorm.io/gorm"
 
 	"github.com/warden-mcp/warden/models"
@@ -75,22 +72,4 @@ func affectsAnyone(tx *gorm.DB, kind, name string, since int64) (string, error) 
 		}
 	}
 	return "", nil
-}
-
-// DocumentHash is the hash a previewed document is identified by, so an apply can check that
-// it applies the document that was previewed: SHA-256 of its normalized YAML, in hex.
-func DocumentHash(doc *models.Document) string {
-	d := doc.Clone()
-	d.Normalize()
-	b, _ := yaml.Marshal(d)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// ApplyDocumentAt is ApplyDocument (`warden import`: the same validation, transaction and
-// audit events) for a document previewed at revision base: if the policy changed since, it
-// writes nothing and returns a *models.ConflictError (models.ConflictRelated), since the
-// preview no longer shows what applying it does.
-func (s *Store) ApplyDocumentAt(ctx context.Context, doc *models.Document, actor string, base int64) (*ImportSummary, error) {
-	return s.applyDocument(ctx, doc, actor, &base)
 }

@@ -62,36 +62,3 @@ func TestUpdateDocument(t *testing.T) {
 		}
 	})
 }
-
-func TestApplyDocumentAt(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
-		storetest.MustApply(t, st, storetest.MustLoad(t, small))
-		doc, rev, _ := st.LoadDocument(ctx)
-		doc.Organization("globex").Blocked = true
-		sum, err := st.ApplyDocumentAt(ctx, doc, "alice", rev)
-		if err != nil || sum.Revision != rev+1 || sum.Counts[models.KindOrganization].Updated != 1 {
-			t.Fatalf("apply: %+v %v", sum, err)
-		}
-		// Previewed at the old revision: refused, nothing written.
-		doc.Organization("globex").Blocked = false
-		var ce *models.ConflictError
-		if _, err := st.ApplyDocumentAt(ctx, doc, "alice", rev); !errors.As(err, &ce) || ce.Since != rev || ce.Revision != rev+1 {
-			t.Errorf("stale apply: %v", err)
-		}
-		if d, r, _ := st.LoadDocument(ctx); r != rev+1 || !d.Organization("globex").Blocked {
-			t.Errorf("stale apply wrote: %d", r)
-		}
-		if store.DocumentHash(doc) == store.DocumentHash(d0(t, st)) {
-			t.Error("different documents hash alike")
-		}
-	})
-}
-
-func d0(t *testing.T, st *store.Store) *models.Document {
-	d, _, err := st.LoadDocument(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating and dropping databases
@@ -139,6 +141,51 @@ func Exec(t testing.TB, st *store.Store, stmts ...string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// RecordDecisions writes rows to st's decision log as its writer does: the raw decisions, and
+// the calls among them into the rollup.
+func RecordDecisions(t testing.TB, st *store.Store, rows ...models.Decision) {
+	t.Helper()
+	var r store.Rollup
+	for i := range rows {
+		r.Add(&rows[i])
+	}
+	ctx := context.Background()
+	if err := st.InsertDecisions(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddRollup(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ExecArgs runs one statement with arguments on st's database behind the store's back.
+func ExecArgs(t testing.TB, st *store.Store, stmt string, args ...any) {
+	t.Helper()
+	db := rawDB(t, st)
+	defer db.Close()
+	if st.Kind() == store.KindPostgres {
+		stmt = dollarParams(stmt)
+	}
+	if _, err := db.Exec(stmt, args...); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+}
+
+// dollarParams numbers the ? placeholders of stmt as Postgres's $1, $2, ….
+func dollarParams(stmt string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range stmt {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // QueryString runs a query returning one text value on st's database behind the store's back

@@ -3,7 +3,11 @@
 # state of a SQLite database seeded with the demo policy (apiserver, as `warden serve` runs it),
 # and wrk as the load generator in another process, both on this machine's loopback.
 #
-#   handlers/mcpgw/testdata/loadtest/run.sh [DURATION=20s] [CONNECTIONS=32] [THREADS=1] [-decision-log]
+#   handlers/mcpgw/testdata/loadtest/run.sh [DURATION=20s] [CONNECTIONS=32] [THREADS=1] ["-decision-log -keys 10000"]
+#
+# The fourth argument is the apiserver's flags: -decision-log writes the decision log, -keys N
+# adds N keys whose secrets the requests cycle through (10,000 keys: a realistic spread of
+# tuples for the log's rollup).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 duration=${1:-20s} conns=${2:-32} threads=${3:-1} flags=${4:-}
@@ -13,9 +17,9 @@ trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' 
 go build -o "$tmp/apiserver" ./handlers/mcpgw/testdata/loadtest/apiserver
 "$tmp/apiserver" $flags >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/out" ] && break; sleep 0.1; done
-read -r addr secret <"$tmp/out"
-export WARDEN_SECRET=$secret
+for _ in $(seq 1 3000); do [ -s "$tmp/out" ] && break; sleep 0.1; done
+read -r addr secret secrets <"$tmp/out"
+export WARDEN_SECRET=$secret WARDEN_SECRETS_FILE=${secrets:-}
 url="http://$addr/api/v1/check"
 curl -s -D- -X POST -H 'Content-Type: application/json' \
   -d "{\"key\":\"$WARDEN_SECRET\",\"server\":\"github\",\"tool\":\"delete_repo\"}" "$url"
