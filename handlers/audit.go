@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -14,6 +16,9 @@ import (
 type Audit struct {
 	Store *store.Store
 	State PolicyState
+	// Orgs and Catalogues (by entity kind) open the drafts Revert restores.
+	Orgs       *Orgs
+	Catalogues map[string]*Catalogue
 }
 
 // auditPerPage is the audit log's page size.
@@ -51,10 +56,27 @@ func (h *Audit) List(c *gin.Context) {
 		return
 	}
 	page := pageParam(c)
+	name, actor := strings.TrimSpace(c.Query("name")), strings.TrimSpace(c.Query("actor"))
+	from, to := c.Query("from"), c.Query("to")
+	f := store.AuditFilter{EntityKind: kind, NameContains: name, Actor: actor, Limit: auditPerPage + 1, Offset: (page - 1) * auditPerPage}
+	for _, d := range []struct {
+		field, value string
+		at           *time.Time
+		days         int
+	}{{"from", from, &f.Since, 0}, {"to", to, &f.Until, 1}} {
+		if d.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, d.value)
+		if err != nil {
+			fail(c, models.Errorf(models.EInvalid, "%s must be a date (YYYY-MM-DD), not %q", d.field, d.value))
+			return
+		}
+		// "to" includes its whole day.
+		*d.at = t.AddDate(0, 0, d.days)
+	}
 	// One more than a page tells whether there is a next page without counting every event.
-	events, err := h.Store.ListAuditEvents(c.Request.Context(), store.AuditFilter{
-		EntityKind: kind, Limit: auditPerPage + 1, Offset: (page - 1) * auditPerPage,
-	})
+	events, err := h.Store.ListAuditEvents(c.Request.Context(), f)
 	if err != nil {
 		fail(c, err)
 		return
@@ -66,22 +88,36 @@ func (h *Audit) List(c *gin.Context) {
 	rows := make([]views.AuditRow, len(events))
 	for i, e := range events {
 		rows[i] = views.AuditRow{
-			At: e.At, Actor: e.Actor, Action: e.Action, Kind: e.EntityKind, Name: e.EntityName,
+			ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Kind: e.EntityKind, Name: e.EntityName,
 			Revision: e.Revision, Summary: e.Summary,
 		}
 	}
-	filter := ""
+	var words []string
 	if label != "" {
-		filter = "on " + label + "s"
+		words = append(words, "on "+label+"s")
 	}
+	if name != "" {
+		words = append(words, quoted("named like", name))
+	}
+	if actor != "" {
+		words = append(words, quoted("by", actor))
+	}
+	if from != "" {
+		words = append(words, "from "+from)
+	}
+	if to != "" {
+		words = append(words, "to "+to)
+	}
+	filter := strings.Join(words, " ")
 	p := views.AuditProps{
 		Layout: views.LayoutProps{Title: "Audit log", Nav: "audit", Revision: v.Revision, Flash: popFlash(c)},
 		List: views.ListPage{
 			Path: "/audit", Rows: "audit-rows", Status: "audit-status", One: "event", Many: "events",
-			Params: []views.Param{{Name: "kind", Value: kind}}, Filter: filter,
-			Page: page, PerPage: auditPerPage, Shown: len(rows), Total: -1, HasNext: more,
+			Params: []views.Param{{Name: "kind", Value: kind}, {Name: "name", Value: name}, {Name: "actor", Value: actor}, {Name: "from", Value: from}, {Name: "to", Value: to}},
+			Filter: filter,
+			Page:   page, PerPage: auditPerPage, Shown: len(rows), Total: -1, HasNext: more,
 		},
-		Kind: kind, Kinds: auditKinds, Events: rows,
+		Kind: kind, Kinds: auditKinds, Events: rows, Name: name, Actor: actor, From: from, To: to,
 	}
 	renderPage(c, http.StatusOK, views.AuditPage(p), views.AuditFragment(p))
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
@@ -214,4 +215,66 @@ func measureRequests(b *testing.B, ok int, req func() *httptest.ResponseRecorder
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.95), "p95-ms")
 	b.ReportMetric(float64(size)/1024, "KiB/response")
+}
+
+// largeConsole is the console over a generated policy on Postgres: 5 organizations, 625 teams
+// and 25,000 keys, 20,000 of them in the first organization.
+func largeConsole(b *testing.B) (*models.Document, *live.State, http.Handler) {
+	cfg := gen.Large()
+	cfg.Organizations, cfg.Teams, cfg.Keys, cfg.BigOrgKeys = 5, 625, 25000, 20000
+	cfg.Agents, cfg.EndUsers = 50, 100
+	doc := gen.Generate(cfg)
+	st := storetest.Open(b, store.KindPostgres)
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := st.ApplyDocument(ctx, doc, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("imported %d teams, %d keys into Postgres in %s", len(doc.Teams), len(doc.Keys), time.Since(start).Round(time.Millisecond))
+	state := live.New(st, live.Options{})
+	if err := state.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return doc, state, storetest.AsUser(web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state}), storetest.Admin(b, st))
+}
+
+// BenchmarkAccessGroupSettings measures an access group's preview and save through the router
+// on Postgres (largeConsole): dropping the group's first server, a change that reaches keys in
+// every organization that uses the group.
+//
+//	WARDEN_TEST_DATABASE_URL=... go test -run '^$' -bench BenchmarkAccessGroupSettings -benchtime 50x ./handlers
+func BenchmarkAccessGroupSettings(b *testing.B) {
+	doc, state, h := largeConsole(b)
+	g := doc.AccessGroups[0]
+	form := func(servers []string) string {
+		v, _ := state.View()
+		return url.Values{"servers": servers, "loaded_revision": {itoa64(v.Revision)}, "preview_revision": {itoa64(v.Revision)}}.Encode()
+	}
+	post := func(path, body string, hx bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if hx {
+			req.Header.Set("HX-Request", "true")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	base := "/access-groups/" + g.Name + "/settings"
+	b.Run("preview", func(b *testing.B) {
+		body := form(g.Servers[1:])
+		measureRequests(b, 200, func() *httptest.ResponseRecorder { return post(base+"/preview", body, true) })
+	})
+	b.Run("save", func(b *testing.B) {
+		drafts := [][]string{g.Servers[1:], g.Servers}
+		i := 0
+		measureRequests(b, 200, func() *httptest.ResponseRecorder {
+			w := post(base, form(drafts[i%2]), false)
+			i++
+			if w.Code == 303 {
+				w.Code = 200
+			}
+			return w
+		})
+	})
 }

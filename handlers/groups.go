@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,8 +22,13 @@ func (h *Groups) List(c *gin.Context) {
 		return
 	}
 	servers := serverCatalogues(v)
-	rows := make([]views.GroupRow, len(v.Doc.AccessGroups))
-	for i, g := range v.Doc.AccessGroups {
+	q := strings.TrimSpace(c.Query("q"))
+	match := matcher(q)
+	rows := []views.GroupRow{}
+	for _, g := range v.Doc.AccessGroups {
+		if !match(append([]string{g.Name}, g.Servers...)...) {
+			continue
+		}
 		row := views.GroupRow{Name: g.Name}
 		for _, s := range g.Servers {
 			sc, ok := servers[s]
@@ -30,10 +36,13 @@ func (h *Groups) List(c *gin.Context) {
 			row.Servers = append(row.Servers, views.GroupServer{Name: s, Tools: len(sc.Tools), Public: sc.Public, Missing: !ok})
 			row.Tools += len(sc.Tools)
 		}
-		rows[i] = row
+		rows = append(rows, row)
 	}
-	render(c, http.StatusOK, views.GroupListPage(views.GroupListProps{
+	p := views.GroupListProps{
 		Layout: views.LayoutProps{Title: "Access groups", Nav: "groups", Revision: v.Revision, Flash: popFlash(c)},
-		Groups: rows,
-	}))
+		List:   listPage(c, "/access-groups", "group-rows", "group-status", "access group", "access groups", q, len(rows)),
+	}
+	p.Groups = pageRows(rows, p.List)
+	p.List.Shown = len(p.Groups)
+	renderPage(c, http.StatusOK, views.GroupListPage(p), views.GroupListFragment(p))
 }

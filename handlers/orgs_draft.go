@@ -115,27 +115,7 @@ func parseLevelDraft(c *gin.Context, revisions bool, fields []string) draftInput
 		}
 	}
 	in := draftInput{form: f, filter: strings.TrimSpace(c.PostForm("filter")), page: page}
-	rev := func(field string) (int64, bool) {
-		s, ok := c.GetPostForm(field)
-		if !ok {
-			if revisions {
-				bad(field, "missing; the form says which policy revision it is based on")
-			}
-			return 0, false
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
-			bad(field, "must be a revision number, not %q", s)
-			return 0, false
-		}
-		return n, len(c.PostFormArray(field)) == 1
-	}
-	var previewOK bool
-	in.loaded, in.loadedOK = rev("loaded_revision")
-	in.preview, previewOK = rev("preview_revision")
-	if in.loadedOK && previewOK && in.preview < in.loaded {
-		bad("preview_revision", "%d is before loaded_revision %d; a preview is never older than its form", in.preview, in.loaded)
-	}
+	in.loaded, in.preview, in.loadedOK = readRevisions(c, revisions, bad)
 	level := models.OrganizationDoc{Blocked: f.Blocked, DenyTools: f.DenyTools}
 	if f.Limit {
 		level.MCP = &models.MCPPermission{Servers: f.Servers, AccessGroups: f.AccessGroups, Toolsets: f.Toolsets}
@@ -161,4 +141,32 @@ func formOf(o *models.OrganizationDoc) views.AccessForm {
 		}
 	}
 	return f
+}
+
+// readRevisions reads a settings form's loaded_revision and preview_revision, reporting what is
+// wrong with them through bad; with required set both must be posted (a Save). loadedOK says
+// loaded_revision was posted once and sound.
+func readRevisions(c *gin.Context, required bool, bad func(field, format string, args ...any)) (loaded, preview int64, loadedOK bool) {
+	rev := func(field string) (int64, bool) {
+		s, ok := c.GetPostForm(field)
+		if !ok {
+			if required {
+				bad(field, "missing; the form says which policy revision it is based on")
+			}
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
+			bad(field, "must be a revision number, not %q", s)
+			return 0, false
+		}
+		return n, len(c.PostFormArray(field)) == 1
+	}
+	var previewOK bool
+	loaded, loadedOK = rev("loaded_revision")
+	preview, previewOK = rev("preview_revision")
+	if loadedOK && previewOK && preview < loaded {
+		bad("preview_revision", "%d is before loaded_revision %d; a preview is never older than its form", preview, loaded)
+	}
+	return loaded, preview, loadedOK
 }

@@ -104,30 +104,11 @@ func (h *Orgs) Why(c *gin.Context) {
 		return
 	}
 	in := parseDraft(c, org.Name, false)
-	kind := resolver.PrincipalKind(c.PostForm("kind"))
-	switch kind {
-	case resolver.KindOrganization, resolver.KindTeam, resolver.KindKey:
-	default:
-		fail(c, models.Errorf(models.EInvalid, "kind must be organization, team or key, not %q", kind))
-		return
+	ch := change{problems: in.problems}
+	if len(in.problems) == 0 {
+		_, ch.after, ch.problems = h.diff(v, in.org)
 	}
-	name := c.PostForm("name")
-	before, ok := v.Snapshot.ExplainPrincipal(kind, name)
-	if !ok {
-		fail(c, models.Errorf(models.ENotFound, "unknown %s %q", kind, name))
-		return
-	}
-	p := views.WhyProps{Before: before.Lines()}
-	if len(in.problems) > 0 {
-		p.After = []string{"The draft has problems; see the preview."}
-	} else if _, after, probs := h.diff(v, in.org); len(probs) == 0 {
-		if e, ok := after.ExplainPrincipal(kind, name); ok {
-			p.After = e.Lines()
-		}
-	} else {
-		p.After = []string{"The draft has problems; see the preview."}
-	}
-	render(c, http.StatusOK, views.Why(p))
+	explainWhy(c, v, ch)
 }
 
 // replay is the panel's recorded traffic for a change to the organization's settings; a failed
@@ -152,10 +133,6 @@ func previewJSON(c *gin.Context, rev int64, problems models.Problems, diff func(
 	if len(problems) == 0 {
 		d, problems = diff()
 	}
-	if len(problems) > 0 {
-		c.JSON(http.StatusUnprocessableEntity, gin.H{"revision": rev, "problems": problems})
-		return true
-	}
-	c.JSON(http.StatusOK, gin.H{"revision": rev, "principals": d.Principals, "summary": d.Summary})
+	writePreviewJSON(c, rev, d, problems)
 	return true
 }

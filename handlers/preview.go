@@ -28,8 +28,8 @@ const (
 func previewImpact(diff resolver.DiffResult, filter string, page int) views.PreviewProps {
 	p := views.PreviewProps{Filter: filter}
 	sum := diff.Summary
-	p.Lose = views.ImpactCount{Teams: sum.TeamsLosing, Keys: sum.KeysLosing, Org: sum.OrganizationsLosing > 0}
-	p.Gain = views.ImpactCount{Teams: sum.TeamsGaining, Keys: sum.KeysGaining, Org: sum.OrganizationsGaining > 0}
+	p.Lose = views.ImpactCount{Teams: sum.TeamsLosing, Keys: sum.KeysLosing, Org: sum.OrganizationsLosing > 0, Orgs: several(sum.OrganizationsLosing)}
+	p.Gain = views.ImpactCount{Teams: sum.TeamsGaining, Keys: sum.KeysGaining, Org: sum.OrganizationsGaining > 0, Orgs: several(sum.OrganizationsGaining)}
 	p.ByTool = byTool(diff)
 	if len(p.ByTool) > toolRows {
 		p.ByTool, p.MoreTools = p.ByTool[:toolRows], len(p.ByTool)-toolRows
@@ -265,10 +265,10 @@ func savedSummary(diff resolver.DiffResult) string {
 	}
 	s := diff.Summary
 	var parts []string
-	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsLosing > 0, Teams: s.TeamsLosing, Keys: s.KeysLosing}); who != "" {
+	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsLosing > 0, Orgs: several(s.OrganizationsLosing), Teams: s.TeamsLosing, Keys: s.KeysLosing}); who != "" {
 		parts = append(parts, who+" lost access to "+toolWords(lostTools))
 	}
-	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsGaining > 0, Teams: s.TeamsGaining, Keys: s.KeysGaining}); who != "" {
+	if who := views.ImpactWords(views.ImpactCount{Org: s.OrganizationsGaining > 0, Orgs: several(s.OrganizationsGaining), Teams: s.TeamsGaining, Keys: s.KeysGaining}); who != "" {
 		parts = append(parts, who+" gained access to "+toolWords(gainedTools))
 	}
 	return strings.Join(parts, "; ") + "."
@@ -279,4 +279,12 @@ func toolWords(tools []string) string {
 		return tools[0]
 	}
 	return strconv.Itoa(len(tools)) + " tools"
+}
+
+// several is n when it counts more than one organization (ImpactCount.Orgs), else 0.
+func several(n int) int {
+	if n > 1 {
+		return n
+	}
+	return 0
 }

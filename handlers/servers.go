@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,20 +44,28 @@ func (h *Servers) List(c *gin.Context) {
 		}
 	}
 	cats := serverCatalogues(v)
-	rows := make([]views.ServerRow, len(v.Doc.Servers))
-	for i, s := range v.Doc.Servers {
+	q := strings.TrimSpace(c.Query("q"))
+	match := matcher(q)
+	rows := []views.ServerRow{}
+	for _, s := range v.Doc.Servers {
+		if !match(s.Name, s.URL) {
+			continue
+		}
 		sc := cats[s.Name]
 		disabled := slices.Concat(sc.Disabled, sc.UnknownDisabled)
 		slices.Sort(disabled)
-		rows[i] = views.ServerRow{
+		rows = append(rows, views.ServerRow{
 			Name: s.Name, URL: s.URL, Public: s.Public, Tools: len(s.Tools), Disabled: disabled,
 			AccessGroups: groups[s.Name], Toolsets: toolsets[s.Name],
-		}
+		})
 	}
-	render(c, http.StatusOK, views.ServerListPage(views.ServerListProps{
-		Layout:  views.LayoutProps{Title: "MCP servers", Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
-		Servers: rows,
-	}))
+	p := views.ServerListProps{
+		Layout: views.LayoutProps{Title: "MCP servers", Nav: "servers", Revision: v.Revision, Flash: popFlash(c)},
+		List:   listPage(c, "/servers", "server-rows", "server-status", "server", "servers", q, len(rows)),
+	}
+	p.Servers = pageRows(rows, p.List)
+	p.List.Shown = len(p.Servers)
+	renderPage(c, http.StatusOK, views.ServerListPage(p), views.ServerListFragment(p))
 }
 
 // Show is one server's catalogue: each tool with its description and whether it is disabled,
@@ -134,4 +143,23 @@ func serverCatalogues(v *live.View) map[string]resolver.ServerCatalogue {
 		out[sc.Name] = sc
 	}
 	return out
+}
+
+// catalogueListPerPage is the page size of the servers, access groups and toolsets lists.
+const catalogueListPerPage = 50
+
+// listPage is a filtered (?q=) and paged (?page=) list's status, total rows matching.
+func listPage(c *gin.Context, path, rows, status, one, many, q string, total int) views.ListPage {
+	page := pageParam(c)
+	return views.ListPage{
+		Path: path, Rows: rows, Status: status, One: one, Many: many,
+		Params: []views.Param{{Name: "q", Value: q}}, Filter: quoted("matching", q),
+		Page: page, PerPage: catalogueListPerPage, Total: total, HasNext: page*catalogueListPerPage < total,
+	}
+}
+
+// pageRows is the rows of the list's page.
+func pageRows[T any](rows []T, l views.ListPage) []T {
+	from := min((l.Page-1)*l.PerPage, len(rows))
+	return rows[from:min(from+l.PerPage, len(rows))]
 }

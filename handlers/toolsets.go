@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,8 +36,13 @@ func (h *Toolsets) List(c *gin.Context) {
 		}
 		return ""
 	}
-	rows := make([]views.ToolsetRow, len(v.Doc.Toolsets))
-	for i, ts := range v.Doc.Toolsets {
+	q := strings.TrimSpace(c.Query("q"))
+	match := matcher(q)
+	rows := []views.ToolsetRow{}
+	for _, ts := range v.Doc.Toolsets {
+		if !match(append([]string{ts.Name}, ts.Tools...)...) {
+			continue
+		}
 		row := views.ToolsetRow{Name: ts.Name, Tools: len(ts.Tools)}
 		at := map[string]int{} // server -> index in row.Servers, in order of first mention
 		for _, st := range ts.Tools {
@@ -52,10 +58,13 @@ func (h *Toolsets) List(c *gin.Context) {
 			}
 			row.Servers[j].Tools = append(row.Servers[j].Tools, views.ToolRef{Name: t, Unavailable: unavailable(s, t)})
 		}
-		rows[i] = row
+		rows = append(rows, row)
 	}
-	render(c, http.StatusOK, views.ToolsetListPage(views.ToolsetListProps{
-		Layout:   views.LayoutProps{Title: "Toolsets", Nav: "toolsets", Revision: v.Revision, Flash: popFlash(c)},
-		Toolsets: rows,
-	}))
+	p := views.ToolsetListProps{
+		Layout: views.LayoutProps{Title: "Toolsets", Nav: "toolsets", Revision: v.Revision, Flash: popFlash(c)},
+		List:   listPage(c, "/toolsets", "toolset-rows", "toolset-status", "toolset", "toolsets", q, len(rows)),
+	}
+	p.Toolsets = pageRows(rows, p.List)
+	p.List.Shown = len(p.Toolsets)
+	renderPage(c, http.StatusOK, views.ToolsetListPage(p), views.ToolsetListFragment(p))
 }

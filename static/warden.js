@@ -5,6 +5,7 @@
 //    "change" on it, which is what htmx listens for.
 //  - the organization settings form: "No limit" disables the selection, and each server's tool
 //    limit block shows only while the server is selected.
+//  - [data-warn-unsaved]: leaving the page with edits in the form not saved asks first.
 //  - a failed htmx request is shown, never dropped: in the preview panel for a preview, in the
 //    page's error region otherwise.
 (function () {
@@ -258,38 +259,46 @@
     sync();
   }
 
-  // Copy buttons: [data-copy] copies the text of the element it names.
+  // Copy buttons: [data-copy] copies the text of the element it names (secrets shown once).
   function copyButtons(scope) {
     scope.querySelectorAll("button[data-copy]").forEach(function (b) {
       b.addEventListener("click", function () {
         var src = document.getElementById(b.dataset.copy);
         if (!src || !navigator.clipboard) return;
-        navigator.clipboard.writeText(src.textContent).then(function () {
+        navigator.clipboard.writeText(src.textContent.trim()).then(function () {
           b.textContent = "Copied";
           setTimeout(function () { b.textContent = "Copy"; }, 2000);
+        }, function () {
+          b.textContent = "Select and copy";
         });
       });
     });
   }
 
-  // A form marked [data-unsaved] warns before the page is left with edits not saved; its own
-  // submit buttons leave without a warning.
-  function unsaved(form) {
-    var dirty = false;
-    form.addEventListener("change", function (e) { if (e.target.id !== "impact-filter") dirty = true; });
-    form.addEventListener("input", function (e) { if (e.target.id !== "impact-filter") dirty = true; });
-    form.addEventListener("submit", function () { dirty = false; });
-    window.addEventListener("beforeunload", function (e) {
-      if (!dirty) return;
+  // Edited forms not yet submitted ([data-unsaved] or [data-warn-unsaved]); the browser asks
+  // before a page with one still on it is left. The preview's filter box is not an edit, and a
+  // form's own submit buttons leave without a warning.
+  var unsaved = [];
+  function warnUnsaved(form) {
+    function edited(e) {
+      if (e.target.id === "impact-filter") return;
+      if (unsaved.indexOf(form) < 0) unsaved.push(form);
+    }
+    form.addEventListener("input", edited);
+    form.addEventListener("change", edited);
+    form.addEventListener("submit", function () { unsaved = []; });
+  }
+  window.addEventListener("beforeunload", function (e) {
+    if (unsaved.some(function (f) { return document.body.contains(f); })) {
       e.preventDefault();
       e.returnValue = "";
-    });
-  }
+    }
+  });
 
   function init(scope) {
     scope.querySelectorAll("[data-multiselect]").forEach(enhance);
     scope.querySelectorAll("form[data-settings]").forEach(settings);
-    scope.querySelectorAll("form[data-unsaved]").forEach(unsaved);
+    scope.querySelectorAll("form[data-unsaved], form[data-warn-unsaved]").forEach(warnUnsaved);
     copyButtons(scope);
   }
 
@@ -360,19 +369,6 @@
   document.addEventListener("htmx:afterRequest", function (e) {
     var region = document.getElementById("console-error");
     if (e.detail.successful && region && e.detail.target !== region) region.textContent = "";
-  });
-
-  // Copy buttons (data-copy="ID"): copy the text of element ID, for secrets shown once.
-  document.addEventListener("click", function (e) {
-    var b = e.target.closest && e.target.closest("button[data-copy]");
-    if (!b) return;
-    var el = document.getElementById(b.getAttribute("data-copy"));
-    if (!el || !navigator.clipboard) return;
-    navigator.clipboard.writeText(el.textContent.trim()).then(function () {
-      b.textContent = "Copied";
-    }, function () {
-      b.textContent = "Select and copy";
-    });
   });
 
   if (document.readyState === "loading") {

@@ -89,7 +89,10 @@ func plural(n int, one, many string) string {
 // ImpactWords renders "the organization, 2 teams and 14 keys".
 func ImpactWords(c ImpactCount) string {
 	var parts []string
-	if c.Org {
+	switch {
+	case c.Orgs > 1:
+		parts = append(parts, plural(c.Orgs, "organization", "organizations"))
+	case c.Org:
 		parts = append(parts, "the organization")
 	}
 	if c.Teams > 0 {

@@ -267,8 +267,8 @@ func TestConsoleErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "name": doc.Keys[0].Name, "team": doc.Teams[0].Name, "user": doc.EndUsers[0].Name, "agent": doc.Agents[0].Name, "server": doc.Servers[0].Name, "guard": doc.Guards[0].Name}
-	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "name": "no-such-name", "team": "no-such-team", "user": "no-such-user", "agent": "no-such-agent", "server": "no-such-server", "guard": "no-such-guard"}
+	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "name": doc.Toolsets[0].Name, "id": "1", "team": doc.Teams[0].Name, "user": doc.EndUsers[0].Name, "agent": doc.Agents[0].Name, "server": doc.Servers[0].Name, "guard": doc.Guards[0].Name}
+	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "name": "no-such-name", "id": "999999", "team": "no-such-team", "user": "no-such-user", "agent": "no-such-agent", "server": "no-such-server", "guard": "no-such-guard"}
 	routes := consoleRoutes(t)
 
 	for _, r := range routes {

@@ -65,8 +65,8 @@ func TestBrowserHeadersOnEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "name": doc.Keys[0].Name, "team": doc.Teams[0].Name, "user": doc.EndUsers[0].Name, "agent": doc.Agents[0].Name, "server": doc.Servers[0].Name, "filepath": "warden.css", "guard": doc.Guards[0].Name}
-	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "name": "no-such-name", "team": "no-such-team", "user": "no-such-user", "agent": "no-such-agent", "server": "no-such-server", "filepath": "no-such.css", "guard": "no-such-guard"}
+	known := map[string]string{"org": "acme", "key": doc.Keys[0].Name, "name": doc.Toolsets[0].Name, "id": "1", "team": doc.Teams[0].Name, "user": doc.EndUsers[0].Name, "agent": doc.Agents[0].Name, "server": doc.Servers[0].Name, "filepath": "warden.css", "guard": doc.Guards[0].Name}
+	unknown := map[string]string{"org": "no-such-org", "key": "no-such-key", "name": "no-such-name", "id": "999999", "team": "no-such-team", "user": "no-such-user", "agent": "no-such-agent", "server": "no-such-server", "filepath": "no-such.css", "guard": "no-such-guard"}
 	eng := raw.(*gin.Engine)
 	n := 0
 	for _, r := range eng.Routes() {

@@ -76,7 +76,41 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/servers/:server", signedIn, serverPages.Show)
 	rt.get("/toolsets", signedIn, (&handlers.Toolsets{State: console}).List)
 	rt.get("/access-groups", signedIn, (&handlers.Groups{State: console}).List)
-	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List)
+	rt.get("/audit", signedIn, (&handlers.Audit{Store: d.Store, State: console}).List) // filters: kind, name, actor, from, to
+
+	// Editing the catalogue (MCP servers with Sync tools, access groups, toolsets), each through
+	// a previewed, revision-checked save as an organization's settings; the audit log's event
+	// pages and Revert (a draft, saved by the page it opens); importing and exporting the whole
+	// policy document. Writes are admin-only; Sync tools too, as it uses the upstream credentials.
+	serverEdit := handlers.NewServerSettings(d.Store, console)
+	rt.get("/servers/new", signedIn, serverEdit.New)
+	rt.post("/servers", admin, serverEdit.Create)
+	rt.get("/servers/:server/settings", signedIn, serverEdit.Settings)
+	rt.post("/servers/:server/settings/preview", signedIn, serverEdit.Preview)
+	rt.post("/servers/:server/settings", admin, serverEdit.Save)
+	rt.post("/servers/:server/settings/why", signedIn, serverEdit.Why)
+	rt.post("/servers/:server/delete", admin, serverEdit.Delete)
+	rt.post("/servers/:server/headers", admin, serverEdit.SetHeaders)
+	rt.post("/servers/:server/sync", admin, serverEdit.Sync)
+	rt.post("/servers/:server/sync/apply", admin, serverEdit.SyncApply)
+	groupEdit, toolsetEdit := handlers.NewGroupSettings(d.Store, console), handlers.NewToolsetSettings(d.Store, console)
+	for path, edit := range map[string]*handlers.Catalogue{"/access-groups": groupEdit, "/toolsets": toolsetEdit} {
+		rt.get(path+"/new", signedIn, edit.New)
+		rt.post(path, admin, edit.Create)
+		rt.get(path+"/:name/settings", signedIn, edit.Settings)
+		rt.post(path+"/:name/settings/preview", signedIn, edit.Preview)
+		rt.post(path+"/:name/settings", admin, edit.Save)
+		rt.post(path+"/:name/settings/why", signedIn, edit.Why)
+		rt.post(path+"/:name/delete", admin, edit.Delete)
+	}
+	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit)
+	rt.get("/audit/:id", signedIn, audit.Show)
+	rt.get("/audit/:id/revert", signedIn, audit.Revert)
+	policy := &handlers.Policy{Store: d.Store, State: console}
+	rt.get("/import", signedIn, policy.ImportPage)
+	rt.post("/import", signedIn, policy.ImportPreview)
+	rt.post("/import/apply", admin, policy.ImportApply)
+	rt.get("/export", signedIn, policy.Export)
 
 	// Guards: invariants every draft must keep. Reading and previewing is for everyone signed
 	// in; creating, editing and deleting is for admins (the handlers call allowAdmin too).

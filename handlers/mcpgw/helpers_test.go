@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -24,10 +23,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/warden-mcp/warden/handlers/mcpgw/mcppeers"
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
-	"github.com/warden-mcp/warden/models/testenv"
 )
 
 // testPolicy is the policy of the gateway tests. "everything" is the reference server's tool
@@ -267,96 +266,24 @@ func (tp *tap) requests() []tapped {
 
 // Peers: the npm fixture with the reference server and the TypeScript SDK.
 
-func peersDir(t testing.TB) string {
-	t.Helper()
-	d, err := filepath.Abs(filepath.Join("testdata", "peers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // requirePeers fails under CI (any non-empty CI) and skips elsewhere when node or the fixture's packages are missing.
-func requirePeers(t testing.TB) string {
-	t.Helper()
-	dir := peersDir(t)
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not installed"
-	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")); err != nil {
-		missing = "the npm peers are not installed (run: npm ci --prefix " + dir + ")"
-	}
-	if missing != "" {
-		testenv.Require(t, "end-to-end test with real MCP peers: %s", missing)
-	}
-	return dir
-}
+func requirePeers(t testing.TB) string { return mcppeers.Require(t) }
 
 // everything is a running reference server.
 type everything struct {
 	url string
-	cmd *exec.Cmd
-	out *lockedBuffer
+	*mcppeers.Everything
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startEverything starts @modelcontextprotocol/server-everything in Streamable HTTP mode on a
-// free loopback port and waits until it accepts connections.
+// startEverything starts @modelcontextprotocol/server-everything (see mcppeers).
 func startEverything(t testing.TB) *everything {
-	t.Helper()
-	dir := requirePeers(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("node", filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "streamableHttp")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	e := &everything{url: fmt.Sprintf("http://127.0.0.1:%d/mcp", port), cmd: cmd, out: out}
-	t.Cleanup(e.kill)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return e
-		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			t.Fatalf("server-everything did not start: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e := mcppeers.StartEverything(t)
+	return &everything{url: e.URL, Everything: e}
 }
 
-func (e *everything) kill() {
-	if e.cmd.Process != nil && e.cmd.ProcessState == nil {
-		e.cmd.Process.Kill()
-		e.cmd.Wait()
-	}
-}
+func (e *everything) kill() { e.Kill() }
+
+type lockedBuffer = mcppeers.Buffer
 
 // tsClient runs the TypeScript SDK client script of the fixture.
 func tsClient(t testing.TB, mode, endpoint, secret string) *exec.Cmd {

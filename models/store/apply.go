@@ -85,25 +85,17 @@ func (s *Store) applyDocument(ctx context.Context, doc *models.Document, actor s
 	}
 	next.Normalize()
 	var sum *ImportSummary
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		if err := lockPolicy(tx); err != nil {
-			return err
-		}
-		cur, err := loadState(tx)
-		if err != nil {
-			return err
-		}
+	err := s.writeState(ctx, func(tx *gorm.DB, cur *state) error {
 		if err := base.check(tx, cur); err != nil {
 			return err
 		}
-		a := newApplier(tx, cur, s.now(), actor)
-		if err := a.apply(next); err != nil {
+		a, rev, err := s.write(tx, cur, next, actor, "")
+		if err != nil {
 			return err
 		}
 		sum = a.sum
-		sum.Changed = len(a.events) > 0
-		sum.Revision, err = a.commit("")
-		return err
+		sum.Changed, sum.Revision = len(a.events) > 0, rev
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +121,32 @@ func newApplier(tx *gorm.DB, st *state, now time.Time, actor string) *applier {
 		a.sum.Counts[k.kind] = &KindCounts{}
 	}
 	return a
+}
+
+// writeState runs fn in a write transaction holding the policy lock, with the whole state.
+func (s *Store) writeState(ctx context.Context, fn func(tx *gorm.DB, cur *state) error) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := lockPolicy(tx); err != nil {
+			return err
+		}
+		cur, err := loadState(tx)
+		if err != nil {
+			return err
+		}
+		return fn(tx, cur)
+	})
+}
+
+// write makes the database hold next in place of cur (loaded in tx under the policy lock): the
+// rows, one revision bump and the audit events, each carrying summary if given. It returns the
+// applier (for its counts) and the new revision, the current one when nothing changed.
+func (s *Store) write(tx *gorm.DB, cur *state, next *models.Document, actor, summary string) (*applier, int64, error) {
+	a := newApplier(tx, cur, s.now(), actor)
+	if err := a.apply(next); err != nil {
+		return nil, 0, err
+	}
+	rev, err := a.commit(summary)
+	return a, rev, err
 }
 
 // commit bumps the revision once and writes the audit events, each carrying summary if given,

@@ -53,6 +53,55 @@ func (s *Store) OrganizationChangesSince(ctx context.Context, org string, since 
 	return s.PrincipalChangesSince(ctx, models.KindOrganization, org, since)
 }
 
+// ChangesSince returns the audit events of one entity's own settings committed after revision
+// since, oldest first (see OrganizationChangesSince).
+func (s *Store) ChangesSince(ctx context.Context, kind, name string, since int64) ([]models.AuditEvent, error) {
+	return entityChanges(s.db.WithContext(ctx), kind, name, since)
+}
+
+// revisionBounds checks a save's revisions under the policy lock against the stored revision
+// cur: a revision from the future (forged, or from another database) would otherwise make
+// every event look old. It returns Invalid for unsound revisions.
+func revisionBounds(cur, settingsRev, baseRev int64) error {
+	switch {
+	case settingsRev < 0 || baseRev < 0:
+		return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", settingsRev, baseRev)
+	case baseRev > cur:
+		return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", baseRev, cur)
+	case settingsRev > baseRev:
+		return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", settingsRev, baseRev)
+	}
+	return nil
+}
+
+// checkRevisions is the staleness check of every revision-checked save, run under the policy
+// lock against the stored revision cur (after revisionBounds): the entity's own settings must
+// not have changed since settingsRev, nor anything related (as told by related, given the
+// revision to look after) since baseRev. A stale save gets a *models.ConflictError.
+func checkRevisions(tx *gorm.DB, cur int64, kind, name string, settingsRev, baseRev int64, related func(since int64) (string, error)) error {
+	if cur != settingsRev {
+		own, err := entityChanges(tx, kind, name, settingsRev)
+		if err != nil {
+			return err
+		}
+		if len(own) > 0 {
+			return &models.ConflictError{Reason: models.ConflictSettings, Kind: kind, Name: name,
+				Since: settingsRev, Revision: cur, Changes: own}
+		}
+	}
+	if cur != baseRev {
+		stale, err := related(baseRev)
+		if err != nil {
+			return err
+		}
+		if stale != "" {
+			return &models.ConflictError{Reason: models.ConflictRelated, Kind: kind, Name: name,
+				Since: baseRev, Revision: cur, Cause: stale}
+		}
+	}
+	return nil
+}
+
 // lockPolicy serialises writers on Postgres for the rest of the transaction, so two saves
 // computed at the same revision cannot both pass the staleness check. SQLite already allows
 // one writer at a time.
