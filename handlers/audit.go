@@ -16,9 +16,10 @@ import (
 type Audit struct {
 	Store *store.Store
 	State PolicyState
-	// Orgs and Catalogues (by entity kind) open the drafts Revert restores.
+	// Orgs, Catalogues and Principals (by entity kind) open the drafts Revert restores.
 	Orgs       *Orgs
 	Catalogues map[string]*Catalogue
+	Principals map[string]*Principals
 }
 
 // auditPerPage is the audit log's page size.

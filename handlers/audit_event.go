@@ -18,11 +18,20 @@ import (
 
 // NewAudit serves the audit log with Revert opening drafts in the given settings pages.
 func NewAudit(st *store.Store, state PolicyState, orgs *Orgs, editors ...*Catalogue) *Audit {
-	a := &Audit{Store: st, State: state, Orgs: orgs, Catalogues: map[string]*Catalogue{}}
+	a := &Audit{Store: st, State: state, Orgs: orgs, Catalogues: map[string]*Catalogue{}, Principals: map[string]*Principals{}}
 	for _, e := range editors {
 		a.Catalogues[e.k.kind] = e
 	}
 	return a
+}
+
+// WithPrincipals lets Revert open drafts in the settings pages of teams, keys, end users and
+// agents too.
+func (h *Audit) WithPrincipals(ps ...*Principals) *Audit {
+	for _, p := range ps {
+		h.Principals[p.kind.kind] = p
+	}
+	return h
 }
 
 // event loads the view and the audit event named in the URL.
@@ -119,6 +128,11 @@ func (h *Audit) revertable(e *models.AuditEvent) bool {
 	if e.EntityKind == models.KindOrganization {
 		return e.Action == "update"
 	}
+	if _, ok := h.Principals[e.EntityKind]; ok {
+		// A principal's settings change is drafted back in its settings page; its creation
+		// and deletion are undone on its delete and new pages by hand.
+		return e.Action == "update"
+	}
 	_, ok := h.Catalogues[e.EntityKind]
 	return ok
 }
@@ -152,6 +166,10 @@ func (h *Audit) Revert(c *gin.Context) {
 		p := h.Orgs.page(v, e.EntityName, in.form, in)
 		p.Notice = notice
 		render(c, http.StatusOK, views.OrgSettingsPage(p))
+		return
+	}
+	if ps, ok := h.Principals[e.EntityKind]; ok {
+		ps.revertPage(c, v, doc, e.EntityName, notice)
 		return
 	}
 	cat := h.Catalogues[e.EntityKind]

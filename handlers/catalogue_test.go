@@ -409,6 +409,31 @@ func TestAuditFiltersEventAndRevert(t *testing.T) {
 	if w.Code != http.StatusOK || d.Find(`#access-groups option[value="dev"][selected]`).Length() != 1 || !strings.Contains(text(d, "form-notice"), "restores organization acme") {
 		t.Errorf("org revert: %d %s", w.Code, text(d, "form-notice"))
 	}
+	// A team's update reverts in the team's settings page: the draft has the tool the change
+	// denied back, and its preview says who regains it; nothing is written.
+	rev, _ := a.st.Revision(context.Background())
+	if _, err := a.st.ChangePrincipals(context.Background(), store.PrincipalChange{Kind: models.KindTeam, Name: "platform",
+		Put:              models.Document{Teams: []models.TeamDoc{{Name: "platform", Organization: "acme", DenyTools: []string{"github/list_issues"}}}},
+		SettingsRevision: rev, BaseRevision: rev, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.state.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := parse(t, a.do(t, "GET", "/teams/platform/settings", nil, false)); d.Find(`#deny-tools option[value="github/list_issues"][selected]`).Length() != 1 {
+		t.Fatal("the team's settings do not show the denied tool")
+	}
+	ev, _ = a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindTeam, EntityName: "platform", Limit: 1})
+	before, _ := a.st.Revision(context.Background())
+	w = a.do(t, "GET", "/audit/"+jsonNum(ev[0].ID)+"/revert", nil, false)
+	d = parse(t, w)
+	if w.Code != http.StatusOK || !strings.Contains(text(d, "form-notice"), "restores team platform") ||
+		d.Find(`#deny-tools option[value="github/list_issues"][selected]`).Length() != 0 || !strings.Contains(text(d, "preview-headline"), "gain access") {
+		t.Errorf("team revert: %d notice %q headline %q", w.Code, text(d, "form-notice"), text(d, "preview-headline"))
+	}
+	if now, _ := a.st.Revision(context.Background()); now != before {
+		t.Error("the team's revert wrote")
+	}
 }
 
 func TestCatalogueListsFilterAndPage(t *testing.T) {

@@ -236,6 +236,29 @@ func (h *Principals) Settings(c *gin.Context) {
 	render(c, http.StatusOK, views.PrincipalSettingsPage(props))
 }
 
+// revertPage is the settings page of the principal named name with a draft of it as it is in
+// doc (the policy with an audit event's before state put back), previewed against the current
+// policy; nothing is saved until Save. A principal that no longer exists is 404.
+func (h *Principals) revertPage(c *gin.Context, v *live.View, doc *models.Document, name, notice string) {
+	if _, ok := h.kind.find(v.Doc, name); !ok {
+		notFound(c, h.kind.one, name)
+		return
+	}
+	p, ok := h.kind.find(doc, name)
+	if !ok {
+		notFound(c, h.kind.one, name)
+		return
+	}
+	in := draftInput{form: formOf(ptr(p.level())), loaded: v.Revision, preview: v.Revision, loadedOK: true, page: 1}
+	props := h.page(v, p, in, false)
+	props.Notice = notice
+	status := http.StatusOK
+	if len(props.Preview.Problems) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	render(c, status, views.PrincipalSettingsPage(props))
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // Preview computes what the posted draft would change, writing nothing: the panel to htmx, the

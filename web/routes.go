@@ -103,9 +103,6 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 		rt.post(path+"/:name/settings/why", signedIn, edit.Why)
 		rt.post(path+"/:name/delete", admin, edit.Delete)
 	}
-	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit)
-	rt.get("/audit/:id", signedIn, audit.Show)
-	rt.get("/audit/:id/revert", signedIn, audit.Revert)
 	policy := &handlers.Policy{Store: d.Store, State: console}
 	rt.get("/import", signedIn, policy.ImportPage)
 	rt.post("/import", signedIn, policy.ImportPreview)
@@ -137,6 +134,10 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 		{"/end-users", handlers.NewEndUsers(d.Store, console), admin},
 		{"/agents", handlers.NewAgents(d.Store, console), admin},
 	}
+	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit).
+		WithPrincipals(kinds[0].h, kinds[1].h, kinds[2].h, kinds[3].h)
+	rt.get("/audit/:id", signedIn, audit.Show)
+	rt.get("/audit/:id/revert", signedIn, audit.Revert)
 	for _, k := range kinds {
 		k.h.PublicURL = publicURL
 		one := k.path + "/:" + k.h.Param()
