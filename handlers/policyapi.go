@@ -5,10 +5,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 )
@@ -57,10 +59,7 @@ func (h *PolicyAPI) Import(c *gin.Context) {
 	if !allowAdmin(c) {
 		return
 	}
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxPolicyBody
-	}
+	limit := h.maxBody()
 	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -122,4 +121,47 @@ func policyError(c *gin.Context, err error) {
 	}
 	c.Abort()
 	c.JSON(status, body)
+}
+
+// Replay is POST /api/v1/policy/replay?since=168h: the body is a policy document, and the
+// answer the replay of the calls the decision log recorded over the window against it, as
+// `warden policy replay --db` prints it. It writes nothing, so any signed-in identity may ask.
+func (h *PolicyAPI) Replay(c *gin.Context) {
+	since := 168 * time.Hour
+	if s := c.Query("since"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			policyError(c, models.Errorf(models.EInvalid, "since: want a positive duration such as 168h, not %q", s))
+			return
+		}
+		since = d
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody()))
+	if err != nil {
+		policyError(c, models.Errorf(models.EInvalid, "read the document: %v", err))
+		return
+	}
+	after, err := models.LoadDocument(data)
+	if err != nil {
+		policyError(c, err)
+		return
+	}
+	before, _, err := h.Store.LoadDocument(c.Request.Context())
+	if err != nil {
+		policyError(c, err)
+		return
+	}
+	res, err := live.Replay(c.Request.Context(), h.Store, resolver.Build(before), resolver.Build(after), resolver.Scope{All: true}, since, time.Now())
+	if err != nil {
+		policyError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (h *PolicyAPI) maxBody() int64 {
+	if h.MaxBodyBytes > 0 {
+		return h.MaxBodyBytes
+	}
+	return DefaultMaxPolicyBody
 }

@@ -25,15 +25,16 @@ import (
 // may use it.
 var wantRules = func() map[string]access {
 	m := map[string]access{
-		"GET /static/*filepath":  public,
-		"HEAD /static/*filepath": public,
-		"GET /favicon.ico":       public,
-		"GET /healthz":           public,
-		"GET /metrics":           public,
-		"POST /api/v1/check":     public,
-		"GET /api/v1/access":     public,
-		"GET /api/v1/policy":     signedIn,
-		"POST /api/v1/policy":    admin,
+		"GET /static/*filepath":      public,
+		"HEAD /static/*filepath":     public,
+		"GET /favicon.ico":           public,
+		"GET /healthz":               public,
+		"GET /metrics":               public,
+		"POST /api/v1/check":         public,
+		"GET /api/v1/access":         public,
+		"GET /api/v1/policy":         signedIn,
+		"POST /api/v1/policy":        admin,
+		"POST /api/v1/policy/replay": signedIn,
 
 		"GET /login":                                 guest,
 		"POST /login":                                guest,

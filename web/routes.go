@@ -166,6 +166,7 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	policyAPI := &handlers.PolicyAPI{Store: d.Store}
 	rt.get("/api/v1/policy", signedIn, policyAPI.Export)
 	rt.post("/api/v1/policy", admin, policyAPI.Import)
+	rt.post("/api/v1/policy/replay", signedIn, policyAPI.Replay)
 	// Access review (read-only): who can call a tool, access held but unused, the decision log.
 	// The .csv paths download what Accept: text/csv gets.
 	access := &handlers.Access{Store: d.Store, State: console}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 )
 
@@ -70,10 +71,16 @@ func loopbackHost(h string) bool {
 var remoteClient = &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func (r *remote) do(ctx context.Context, method string, body []byte, query ...string) ([]byte, http.Header, error) {
+	return r.doPath(ctx, method, "", body, query...)
+}
+
+// doPath is do on the policy API's sub-path suffix ("/replay").
+func (r *remote) doPath(ctx context.Context, method, suffix string, body []byte, query ...string) ([]byte, http.Header, error) {
 	u, err := r.endpoint()
 	if err != nil {
 		return nil, nil, err
 	}
+	u += suffix
 	if len(query) > 0 {
 		q := url.Values{}
 		for i := 0; i+1 < len(query); i += 2 {
@@ -188,4 +195,18 @@ func notBoth(fs *flag.FlagSet, r *remote) error {
 		return models.Errorf(models.EInvalid, "give --db or --server, not both")
 	}
 	return nil
+}
+
+// replay asks the server to replay its recorded calls against a document, as `warden policy
+// replay --db` does locally.
+func (r *remote) replay(ctx context.Context, data []byte, since time.Duration) (resolver.ReplayResult, error) {
+	var res resolver.ReplayResult
+	out, _, err := r.doPath(ctx, http.MethodPost, "/replay", data, "since", since.String())
+	if err != nil {
+		return res, err
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("%s answered a replay with something that is not one: %w", r.server, err)
+	}
+	return res, nil
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/resolver"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 )
@@ -36,6 +39,11 @@ func TestRemoteMode(t *testing.T) {
 		return tok
 	}
 	viewer, admin := token("vera", models.RoleViewer), token("ada", models.RoleAdmin)
+	// Recorded traffic for the replay: delete_repo, which the document denies, called by the key.
+	now := time.Now().UTC()
+	storetest.RecordDecisions(t, st,
+		models.Decision{At: now.Add(-time.Hour), Kind: models.DecisionCall, KeyName: "load", Server: "github", Tool: "create_issue", Allowed: true, Revision: 1},
+		models.Decision{At: now.Add(-time.Hour), Kind: models.DecisionCall, KeyName: "load", Server: "github", Tool: "list_issues", Allowed: true, Revision: 1})
 	st.Close()
 	base := startServe(t, db)
 
@@ -56,6 +64,19 @@ func TestRemoteMode(t *testing.T) {
 	_, localDiff, _ := runCLI(t, "policy", "diff", "--db", db, "--after", after)
 	if code, out, errs := runCLI(t, "policy", "diff", "--server", base, "--token", viewer, "--after", after); code != 0 || out != localDiff {
 		t.Errorf("remote policy diff: exit %d %s\n%s", code, errs, out)
+	}
+	// The replay is the server's, of its own decision log: what --db gives here.
+	_, localReplay, _ := runCLI(t, "policy", "replay", "--db", db, "--after", after)
+	code, remoteReplay, errs := runCLI(t, "policy", "replay", "--server", base, "--token", viewer, "--after", after)
+	var lr, rr resolver.ReplayResult
+	if code != 0 || json.Unmarshal([]byte(localReplay), &lr) != nil || json.Unmarshal([]byte(remoteReplay), &rr) != nil ||
+		lr.Calls != 2 || rr.Calls != lr.Calls || rr.NewlyDenied.Calls != 1 || rr.NewlyDenied.Calls != lr.NewlyDenied.Calls ||
+		len(rr.NewlyDenied.ByTool) != 1 || rr.NewlyDenied.ByTool[0].Tool != "create_issue" {
+		t.Errorf("remote policy replay: exit %d %s\n%s\nlocal:\n%s", code, errs, remoteReplay, localReplay)
+	}
+	if code, out, _ := runCLI(t, "policy", "replay", "--server", base, "--token", viewer, "--after", after, "--format", "text"); code != 0 ||
+		!strings.Contains(out, "− 1 call by 1 key to 1 tool would now be denied") {
+		t.Errorf("remote policy replay --format text: %d\n%s", code, out)
 	}
 	if code, _, errs := runCLI(t, "import", "--server", base, "--token", viewer, "-f", after); code != 1 || !strings.Contains(errs, "Only an admin") {
 		t.Errorf("a viewer's remote import: exit %d %s", code, errs)

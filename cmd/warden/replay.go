@@ -12,8 +12,8 @@ import (
 )
 
 // policyReplayUsage is the replay subcommand's line of `warden policy`'s usage.
-const policyReplayUsage = `  replay   --db URL --after FILE [--since 168h]
-                                   recorded calls the change would newly deny or allow (JSON)
+const policyReplayUsage = `  replay   --db URL --after FILE [--since 168h] [--format json|text|markdown]
+                                   recorded calls the change would newly deny or allow
 `
 
 // runPolicyReplay prints what the document in --after would do to the calls recorded in the
@@ -24,10 +24,19 @@ func runPolicyReplay(ctx context.Context, e env, fs *flag.FlagSet, args []string
 	fs.StringVar(&db, "db", "", "the live database: the state before the change, and its decision log (required)")
 	fs.StringVar(&afterFile, "after", "", "the state after the change (policy document, required)")
 	since := fs.Duration("since", 168*time.Hour, "replay the calls recorded over this window")
+	format := formatFlag(fs)
+	rem := remoteFlags(fs, e)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if err := requireFlags(fs, "db", "after"); err != nil {
+	if err := notBoth(fs, rem); err != nil {
+		return fail(e, "policy replay", err)
+	}
+	required := []string{"db", "after"}
+	if rem.set() {
+		required = required[1:]
+	}
+	if err := requireFlags(fs, required...); err != nil {
 		return fail(e, "policy replay", err)
 	}
 	if *since <= 0 {
@@ -36,6 +45,18 @@ func runPolicyReplay(ctx context.Context, e env, fs *flag.FlagSet, args []string
 	after, err := readDocument(afterFile)
 	if err != nil {
 		return fail(e, "policy replay", err)
+	}
+	if rem.set() {
+		// The server replays its own decision log against the document, as --db does here.
+		data, err := models.EncodeDocument(after)
+		if err != nil {
+			return fail(e, "policy replay", err)
+		}
+		res, err := rem.replay(ctx, data, *since)
+		if err != nil {
+			return fail(e, "policy replay", err)
+		}
+		return writeReplay(e, *format, res, since.String())
 	}
 	st, err := store.OpenReadOnly(ctx, db)
 	if err != nil {
@@ -50,5 +71,5 @@ func runPolicyReplay(ctx context.Context, e env, fs *flag.FlagSet, args []string
 	if err != nil {
 		return fail(e, "policy replay", err)
 	}
-	return writeJSON(e, res)
+	return writeReplay(e, *format, res, since.String())
 }
