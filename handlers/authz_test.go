@@ -88,3 +88,20 @@ func TestOrgSettingsByRole(t *testing.T) {
 		t.Errorf("acme's org_admin unblocks acme: %d", w.Code)
 	}
 }
+
+// The audit log shows sign-ins and account changes like any event, and never a way to revert
+// them (they are not policy).
+func TestAuditEventOfAUser(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	events, _ := a.st.ListAuditEvents(context.Background(), store.AuditFilter{EntityKind: models.KindUser, Limit: 1})
+	if len(events) != 1 || events[0].Action != "create_user" {
+		t.Fatalf("user events %+v", events)
+	}
+	w := a.do(t, "GET", "/audit/"+strconv.FormatInt(events[0].ID, 10), nil, false)
+	if w.Code != http.StatusOK || strings.Contains(w.Body.String(), "/revert") {
+		t.Fatalf("a user's audit event: %d, revert offered %v", w.Code, strings.Contains(w.Body.String(), "/revert"))
+	}
+	if w := a.do(t, "GET", "/audit/"+strconv.FormatInt(events[0].ID, 10)+"/revert", nil, false); w.Code != http.StatusUnprocessableEntity {
+		t.Errorf("reverting a user's event: %d, want 422", w.Code)
+	}
+}

@@ -214,6 +214,8 @@ func (d *Document) SetEntityJSON(kind, name, js string) error {
 		return setEntity(&d.EndUsers, name, js, func(u *EndUserDoc) string { return u.Name })
 	case KindAgent:
 		return setEntity(&d.Agents, name, js, func(a *AgentDoc) string { return a.Name })
+	case KindGuard:
+		return setEntity(&d.Guards, name, js, func(g *GuardDoc) string { return g.Name })
 	}
 	return Errorf(EInvalid, "unknown entity kind %q", kind)
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/warden-mcp/warden/models"
 	"github.com/warden-mcp/warden/models/demo"
-	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 	"github.com/warden-mcp/warden/models/testenv"
@@ -365,13 +364,9 @@ const scriptedHeadline = "the organization, 1 team and 3 keys lose access"
 func demoConsole(t *testing.T) (*store.Store, *httptest.Server, string) {
 	t.Helper()
 	st := storetest.Open(t, store.KindSQLite)
+	state := demoState(t, st)
 	doc, err := demo.Document()
 	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustApply(t, st, doc)
-	state := live.New(st, live.Options{})
-	if err := state.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// The console answers to loopback names on its listen port only: tell it the port.

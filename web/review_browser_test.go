@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/warden-mcp/warden/models"
+	"github.com/warden-mcp/warden/models/store/storetest"
 )
 
 // reviewPages are the access review pages, with what each waits for.
@@ -45,9 +46,8 @@ func TestAccessReviewInBrowser(t *testing.T) {
 		}
 		ds = append(ds, d)
 	}
-	if err := st.InsertDecisions(context.Background(), ds); err != nil {
-		t.Fatal(err)
-	}
+	// As the decision log's writer records them: raw rows and the hourly rollup.
+	storetest.RecordDecisions(t, st, ds...)
 	// Reading the review needs no more than a viewer's role.
 	signIn(t, ctx, srv, st, "vera", models.RoleViewer)
 

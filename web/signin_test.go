@@ -14,8 +14,6 @@ import (
 
 	"github.com/warden-mcp/warden/handlers"
 	"github.com/warden-mcp/warden/models"
-	"github.com/warden-mcp/warden/models/demo"
-	"github.com/warden-mcp/warden/models/live"
 	"github.com/warden-mcp/warden/models/store"
 	"github.com/warden-mcp/warden/models/store/storetest"
 	"github.com/warden-mcp/warden/web"
@@ -26,15 +24,7 @@ import (
 func signInConsole(t *testing.T, public *url.URL, limits handlers.LoginLimits) (*httptest.Server, *store.Store) {
 	t.Helper()
 	st := storetest.Open(t, store.KindSQLite)
-	doc, err := demo.Document()
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustApply(t, st, doc)
-	state := live.New(st, live.Options{})
-	if err := state.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	state := demoState(t, st)
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config.Handler = web.New(web.Deps{Store: st, State: state, ListenAddr: srv.Listener.Addr().String(), PublicURL: public,
 		Auth: web.AuthConfig{Limits: limits}})
