@@ -392,7 +392,7 @@ func (h *Catalogue) save(c *gin.Context, v *live.View, in entityDraft, create bo
 	summary := savedSummary(ch.diff)
 	_, err := h.Store.UpdateDocument(c.Request.Context(), store.DocumentUpdate{
 		Kind: h.k.kind, Name: in.form.Name, SettingsRevision: in.loaded, BaseRevision: in.preview,
-		Actor: actorOf(c), Summary: summary, Edit: h.edit(in.form, create),
+		Actor: actorOf(c), Summary: summary, Edit: h.edit(in.form, create), Verify: verifyGuards,
 	})
 	if !h.saved(c, err, func(status int, probs models.Problems, msg string) {
 		if fresh, verr := h.State.View(); verr == nil {
@@ -417,8 +417,12 @@ func (h *Catalogue) saved(c *gin.Context, err error, refuse func(status int, pro
 	var conflict *models.ConflictError
 	var bad *models.Error
 	var probs models.Problems
+	var refused *GuardRefusal
 	switch {
 	case err == nil:
+	case errors.As(err, &refused):
+		refuse(http.StatusUnprocessableEntity, nil, "Nothing was saved: "+refused.Error()+".")
+		return false
 	case errors.As(err, &conflict):
 		if rerr := h.State.Refresh(c.Request.Context()); rerr != nil {
 			fail(c, rerr)
@@ -513,7 +517,7 @@ func (h *Catalogue) Delete(c *gin.Context) {
 	summary := savedSummary(ch.diff)
 	_, err := h.Store.UpdateDocument(c.Request.Context(), store.DocumentUpdate{
 		Kind: h.k.kind, Name: name, SettingsRevision: loaded, BaseRevision: preview, Actor: actorOf(c), Summary: summary,
-		Edit: func(d *models.Document) error { _, err := h.k.remove(d, name); return err },
+		Edit: func(d *models.Document) error { _, err := h.k.remove(d, name); return err }, Verify: verifyGuards,
 	})
 	if !h.saved(c, err, func(status int, probs models.Problems, msg string) {
 		// The page comes back at the current revision, so confirming it again deletes what it

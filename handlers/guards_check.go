@@ -210,3 +210,15 @@ func guardedSave(ctx context.Context, state PolicyState, draft func(*live.View) 
 		}
 	}
 }
+
+// verifyGuards is a whole-document save's guard check (store.DocumentUpdate.Verify): the
+// draft may keep the violations the current state has, and add none.
+func verifyGuards(cur, next *models.Document) error {
+	if len(next.Guards) == 0 && len(cur.Guards) == 0 {
+		return nil
+	}
+	if check := checkGuards(next.Guards, resolver.Build(cur), resolver.Build(next)); check.Blocked() {
+		return &GuardRefusal{Check: check}
+	}
+	return nil
+}

@@ -197,3 +197,41 @@ func TestSaveGuardAddedAfterPreview(t *testing.T) {
 		})
 	}
 }
+
+// A guard holds whatever level the draft edits: giving one more key github (create_issue, and
+// delete_repo, which globex does not deny) through the key's own settings breaks few-issuers
+// and no-deletes, as an organization's change would. The preview
+// shows it, the save is refused with 422 and nothing is written.
+func TestKeySaveRefusedByGuard(t *testing.T) {
+	a := newApp(t, store.KindSQLite, guarded)
+	before := revisionOf(t, a.st)
+	form := url.Values{"team": {"other"}, "mode": {"limit"}, "servers": {"github"},
+		"loaded_revision": {rev(before)}, "preview_revision": {rev(before)}}
+	w := a.do(t, "POST", "/keys/globex-key/settings/preview", form, true)
+	if !strings.Contains(w.Body.String(), `data-guard="few-issuers"`) {
+		t.Fatalf("the key's preview does not show the violation: %d\n%.600s", w.Code, w.Body.String())
+	}
+	w = a.do(t, "POST", "/keys/globex-key/settings", form, false)
+	d := parse(t, w)
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(text(d, "form-message"), "Nothing was saved: the draft breaks guards few-issuers, no-deletes") {
+		t.Fatalf("a key save adding a violation: %d %q", w.Code, text(d, "form-message"))
+	}
+	if after := revisionOf(t, a.st); after != before {
+		t.Fatalf("a refused key save wrote: revision %d→%d", before, after)
+	}
+}
+
+// A catalogue save is held to the guards too: making github public gives delete_repo to every
+// key no level limits (globex's), which no-deletes forbids; 422, nothing written.
+func TestServerSaveRefusedByGuard(t *testing.T) {
+	a := newApp(t, store.KindSQLite, guarded)
+	before := revisionOf(t, a.st)
+	form := url.Values{"public": {"1"}, "loaded_revision": {rev(before)}, "preview_revision": {rev(before)}}
+	w := a.do(t, "POST", "/servers/github/settings", form, false)
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "no-deletes") {
+		t.Fatalf("a server save adding a violation: %d\n%.800s", w.Code, w.Body.String())
+	}
+	if after := revisionOf(t, a.st); after != before {
+		t.Fatalf("a refused server save wrote: revision %d→%d", before, after)
+	}
+}

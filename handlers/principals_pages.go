@@ -143,10 +143,17 @@ func boundKeys(v *live.View, agent string) []string {
 // preview is the panel of a principal's draft.
 func (h *Principals) preview(v *live.View, p principal, in draftInput, create bool, base string) views.PreviewProps {
 	k := h.kind
+	var after *resolver.Snapshot
 	pv := draftPreview(in, v.Revision, func() (resolver.DiffResult, models.Problems) {
-		d, _, probs := h.diff(v, p, create)
+		d, a, probs := h.diff(v, p, create)
+		if len(probs) == 0 {
+			after = a
+		}
 		return d, probs
 	})
+	if after != nil {
+		pv.Guards = checkGuards(v.Doc.Guards, v.Snapshot, after).Props()
+	}
 	pv.Subject, pv.Base, pv.FormID, pv.Below = k.one+" "+p.Name, base, views.PrincipalFormID, k.below(p)
 	if create {
 		pv.Subject = "the new " + k.one
@@ -375,12 +382,31 @@ func (h *Principals) commit(c *gin.Context, v *live.View, cur, p principal, in d
 	if create && h.kind.kind == models.KindKey {
 		change.IssueSecret = p.Name
 	}
-	res, err := h.Store.ChangePrincipals(c.Request.Context(), change)
+	// The guards are checked again under the save's lock, on the state the save changes.
+	draft := func(v *live.View) *resolver.Snapshot {
+		_, after, _ := h.diff(v, p, create)
+		return after
+	}
+	var res store.PrincipalResult
+	err := guardedSave(c.Request.Context(), h.State, draft, func(verify func(int64) error) error {
+		change.Verify = verify
+		var err error
+		res, err = h.Store.ChangePrincipals(c.Request.Context(), change)
+		return err
+	})
 	var conflict *models.ConflictError
 	var bad *models.Error
 	var ps models.Problems
+	var refused *GuardRefusal
 	switch {
 	case err == nil:
+	case errors.As(err, &refused):
+		fresh, ok := freshView(c, h.State)
+		if !ok {
+			return
+		}
+		refuse(http.StatusUnprocessableEntity, h.page(fresh, p, in, create), "Nothing was saved: "+refused.Error()+".")
+		return
 	case errors.As(err, &conflict):
 		fresh, ok := freshView(c, h.State)
 		if !ok {

@@ -81,7 +81,8 @@ func (h *Catalogue) SyncApply(c *gin.Context) {
 	summary := "synced tools; " + savedSummary(ch.diff)
 	_, err = h.Store.UpdateDocument(c.Request.Context(), store.DocumentUpdate{
 		Kind: models.KindServer, Name: name, SettingsRevision: loaded, BaseRevision: preview, Actor: actorOf(c), Summary: summary,
-		Edit: func(d *models.Document) error { _, err := d.SetServerTools(name, tools); return err },
+		// New tools reach every whole-server grant at once: a guard may forbid them.
+		Edit: func(d *models.Document) error { _, err := d.SetServerTools(name, tools); return err }, Verify: verifyGuards,
 	})
 	if !h.saved(c, err, func(status int, probs models.Problems, msg string) {
 		if fresh, verr := h.State.View(); verr == nil {

@@ -23,6 +23,10 @@ type DocumentUpdate struct {
 	// Edit changes the current document (a clone, loaded under the policy lock) into the one to
 	// store. It returns a models error (NotFound, Invalid, Conflict) to write nothing.
 	Edit func(doc *models.Document) error
+	// Verify, when set, is called under the policy lock with the current document and the one
+	// to store, after every other check; an error from it writes nothing. The console checks
+	// the guards with it, on the state the save changes.
+	Verify func(cur, next *models.Document) error
 }
 
 // UpdateDocument applies u.Edit to the current document in one transaction, provided neither
@@ -48,6 +52,11 @@ func (s *Store) UpdateDocument(ctx context.Context, u DocumentUpdate) (int64, er
 		if err := checkRevisions(tx, cur.rev, u.Kind, u.Name, u.SettingsRevision, u.BaseRevision,
 			func(since int64) (string, error) { return affectsAnyone(tx, u.Kind, u.Name, since) }); err != nil {
 			return err
+		}
+		if u.Verify != nil {
+			if err := u.Verify(cur.doc, next); err != nil {
+				return err
+			}
 		}
 		var err error
 		_, rev, err = s.write(tx, cur, next, u.Actor, u.Summary)
