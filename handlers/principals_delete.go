@@ -4,6 +4,7 @@ package handlers
 // typed confirmation when anyone loses access.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -72,12 +73,17 @@ func (h *Principals) deletionOf(v *live.View, p principal, then string) deletion
 // diff is what the deletion changes, computed by the resolver: the state without the principal
 // (and with its dependants moved or gone) against the enforced one.
 func (d deletion) diff(v *live.View) resolver.DiffResult {
+	return resolver.Diff(v.Snapshot, d.after(v))
+}
+
+// after is the snapshot with the deletion made.
+func (d deletion) after(v *live.View) *resolver.Snapshot {
 	next := v.Doc.Clone()
 	putAllDocs(next, &d.put)
 	for kind, names := range d.remove {
 		dropDocs(next, kind, names)
 	}
-	return resolver.Diff(v.Snapshot, v.Snapshot.Update(next))
+	return v.Snapshot.Update(next)
 }
 
 // putAllDocs replaces doc's keys by those of put (the only principals a deletion moves).
@@ -183,10 +189,25 @@ func (h *Principals) Delete(c *gin.Context) {
 		return
 	}
 	summary := savedSummary(diff)
-	_, err = h.Store.ChangePrincipals(c.Request.Context(), store.PrincipalChange{
-		Kind: h.kind.kind, Name: p.Name, Put: d.put, Delete: d.remove,
-		SettingsRevision: loaded, BaseRevision: loaded, Actor: actorOf(c), Summary: summary,
+	// Moving a team's keys to its organization can widen their access: the guards hold here too.
+	err = guardedSave(c.Request.Context(), h.State, func(fv *live.View) *resolver.Snapshot {
+		if q, ok := h.kind.find(fv.Doc, p.Name); ok {
+			return h.deletionOf(fv, q, then).after(fv)
+		}
+		return fv.Snapshot
+	}, func(verify func(int64) error) error {
+		_, err := h.Store.ChangePrincipals(c.Request.Context(), store.PrincipalChange{
+			Kind: h.kind.kind, Name: p.Name, Put: d.put, Delete: d.remove,
+			SettingsRevision: loaded, BaseRevision: loaded, Actor: actorOf(c), Summary: summary, Verify: verify,
+		})
+		return err
 	})
+	var refused *GuardRefusal
+	if errors.As(err, &refused) {
+		props.Message = "Nothing was deleted: " + refused.Error() + "."
+		render(c, http.StatusUnprocessableEntity, views.DeletePage(props))
+		return
+	}
 	if err != nil {
 		if models.ErrorCode(err) == models.EConflict {
 			fresh, ok := freshView(c, h.State)
