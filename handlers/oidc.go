@@ -35,6 +35,8 @@ type OIDC struct {
 	oauth       oauth2.Config
 	verifier    *oidc.IDTokenVerifier
 	client      *http.Client
+	// flows bounds the sign-ins one address may start (see flowLimiter).
+	flows flowLimiter
 }
 
 // OIDCConfig is how Warden talks to the OpenID Connect provider (serve's --oidc-* flags).
@@ -240,6 +242,12 @@ func (a *Auth) setStateCookie(c *gin.Context, value string, maxAge int) {
 // callback may reach another replica) is also set in a short-lived cookie.
 func (a *Auth) OIDCLogin(c *gin.Context) {
 	o := a.SSO
+	if !o.flows.allow(ClientAddr(c), time.Now()) {
+		Logger(c).Warn("single sign-on refused: too many started", "client", ClientAddr(c))
+		c.Header("Retry-After", "3")
+		Error(c, http.StatusTooManyRequests, "Too many sign-ins were started from this address; wait a few seconds and try again.")
+		return
+	}
 	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
 	flow := models.OIDCFlow{StateHash: models.HashSecret(state), Nonce: nonce, Verifier: verifier, NextPath: safeNext(c.Query("next"))}
 	if err := a.Store.BeginOIDCFlow(c.Request.Context(), flow, oidcFlowMaxAge); err != nil {
