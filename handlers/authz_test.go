@@ -105,3 +105,12 @@ func TestAuditEventOfAUser(t *testing.T) {
 		t.Errorf("reverting a user's event: %d, want 422", w.Code)
 	}
 }
+
+// An empty console says where organizations come from.
+func TestOrgsEmptyState(t *testing.T) {
+	a := newApp(t, store.KindSQLite, "version: 1\n")
+	w := a.do(t, "GET", "/orgs", nil, false)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `data-testid="orgs-empty"`) || !strings.Contains(w.Body.String(), `href="/import"`) {
+		t.Fatalf("empty /orgs: %d\n%.600s", w.Code, w.Body.String())
+	}
+}
