@@ -1,6 +1,10 @@
 package models
 
-import "slices"
+import (
+	"slices"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Role is what a console user may do. Permission over MCP access is the resolver's; a role says
 // only who may change the policy in the console and its JSON API.
@@ -90,6 +94,24 @@ func ValidUsername(name string) error {
 		case i > 0 && (r == '.' || r == '_' || r == '@' || r == '-'):
 		default:
 			return Errorf(EInvalid, "username %q: character %d (%q) is not allowed; use lower-case letters, digits and . _ @ - (not first)", name, i+1, r)
+		}
+	}
+	return nil
+}
+
+// ValidTokenName checks the name a person gives a personal API token: 1 to 64 characters, none
+// of them a control or an invisible format character (a name is shown in the audit log as part
+// of the actor, where a right-to-left override would make one actor read as another).
+func ValidTokenName(name string) error {
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return Errorf(EInvalid, "a token's name must be 1 to 64 characters")
+	}
+	if msg := invisibleProblem(name); msg != "" {
+		return Errorf(EInvalid, "a token's name %s", msg)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return Errorf(EInvalid, "a token's name may not contain the control character %U", r)
 		}
 	}
 	return nil

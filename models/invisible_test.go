@@ -84,3 +84,16 @@ func TestValidateKeepsVisibleToolNames(t *testing.T) {
 		mustLoad(t, []byte(strings.Replace(validBase, "tools: [search]", `tools: [search, "`+name+`"]`, 1)))
 	}
 }
+
+func TestValidTokenName(t *testing.T) {
+	for _, ok := range []string{"ci", "deploy bot (prod)", "Grüße"} {
+		if err := models.ValidTokenName(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "ci\u202Eenod", "a\x00b", "tab\there", string(make([]rune, 65))} {
+		if err := models.ValidTokenName(bad); models.ErrorCode(err) != models.EInvalid {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

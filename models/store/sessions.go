@@ -68,8 +68,8 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
 // CreateAPIToken stores a personal API token of the user by its hash, with an audit event.
 // EConflict if the user has a token of that name already.
 func (s *Store) CreateAPIToken(ctx context.Context, t *models.APIToken, username string) error {
-	if t.Name == "" || len(t.Name) > 64 {
-		return models.Errorf(models.EInvalid, "a token's name must be 1 to 64 characters")
+	if err := models.ValidTokenName(t.Name); err != nil {
+		return err
 	}
 	t.CreatedAt = s.now()
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
