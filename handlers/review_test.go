@@ -403,6 +403,15 @@ func TestDecisionsPage(t *testing.T) {
 	if len(j.Decisions) != 36 || j.NextBefore != nil || j.Decisions[0].ID != id(119) || j.Decisions[0].Key != "tl" {
 		t.Errorf("JSON %+v", j)
 	}
+	// CSV: every matching row (not a page), newest first, the filter applied.
+	rowsCSV := readCSV(t, a.getAs(t, "/decisions.csv?key=ci-bot&decided_by=organization", "*/*", 200))
+	if len(rowsCSV) != 5 || rowsCSV[0][0] != "id" || rowsCSV[1][0] != strconv.Itoa(id(91)) || rowsCSV[4][0] != strconv.Itoa(id(1)) ||
+		rowsCSV[1][3] != "ci-bot" || rowsCSV[1][8] != "denied" || rowsCSV[1][9] != "organization" {
+		t.Errorf("decisions CSV %q", rowsCSV)
+	}
+	if all := readCSV(t, a.getAs(t, "/decisions", "text/csv", 200)); len(all) != len(ds)+1 {
+		t.Errorf("the whole log as CSV: %d rows, want %d", len(all)-1, len(ds))
+	}
 	for _, tc := range []struct{ path, msg string }{
 		{"/decisions?outcome=maybe", `outcome: "maybe" is neither allowed nor denied`},
 		{"/decisions?decided_by=ceo", `decided_by: "ceo" is not something that decides`},

@@ -76,6 +76,7 @@ var wantRules = func() map[string]access {
 		"GET /access/unused":                         signedIn,
 		"GET /access/unused.csv":                     signedIn,
 		"GET /decisions":                             signedIn,
+		"GET /decisions.csv":                         signedIn,
 
 		"GET /servers/new":                           signedIn,
 		"POST /servers":                              admin,

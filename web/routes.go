@@ -174,7 +174,9 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 	rt.get("/access/tools.csv", signedIn, access.Tools)
 	rt.get("/access/unused", signedIn, access.Unused)
 	rt.get("/access/unused.csv", signedIn, access.Unused)
-	rt.get("/decisions", signedIn, (&handlers.Decisions{Store: d.Store, State: console}).List)
+	decisions := &handlers.Decisions{Store: d.Store, State: console}
+	rt.get("/decisions", signedIn, decisions.List)
+	rt.get("/decisions.csv", signedIn, decisions.List)
 
 	// MCP gateway and decision API (enforcement), served once there is a live policy state.
 	// They authenticate every request by its key secret, never by a console session.
