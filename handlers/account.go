@@ -51,6 +51,10 @@ func (h *Account) CreateToken(c *gin.Context) {
 		forbid(c, "An API token cannot create tokens; sign in to the console to make one.")
 		return
 	}
+	if field, msg := refusedForm(c, "name", "expires_in"); msg != "" {
+		h.render(c, http.StatusUnprocessableEntity, views.AccountProps{Error: msg, ErrorField: field}, "")
+		return
+	}
 	name := strings.TrimSpace(c.PostForm("name"))
 	var expires *time.Time
 	if v := c.PostForm("expires_in"); v != "" {
@@ -105,6 +109,10 @@ func (h *Account) ChangePassword(c *gin.Context) {
 	ctx := c.Request.Context()
 	if IdentityOf(c).Token != "" {
 		forbid(c, "An API token cannot change a password.")
+		return
+	}
+	if field, msg := refusedForm(c, "current_password", "new_password"); msg != "" {
+		h.render(c, http.StatusUnprocessableEntity, views.AccountProps{Error: msg, ErrorField: field}, "")
 		return
 	}
 	u, err := h.Store.UserByName(ctx, IdentityOf(c).Username)

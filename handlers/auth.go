@@ -93,8 +93,14 @@ func (a *Auth) renderLogin(c *gin.Context, status int, p views.LoginProps) {
 // never says which of username and password was wrong.
 func (a *Auth) Login(c *gin.Context) {
 	ctx := c.Request.Context()
+	_, refused := refusedForm(c, "username", "password", "next")
 	username, pw, next := strings.TrimSpace(c.PostForm("username")), c.PostForm("password"), safeNext(c.PostForm("next"))
 	p := views.LoginProps{Username: username, Next: next}
+	if refused != "" {
+		p.Error = refused
+		a.renderLogin(c, http.StatusUnprocessableEntity, p)
+		return
+	}
 	if username == "" || pw == "" {
 		p.Error = "Enter your username and password."
 		a.renderLogin(c, http.StatusUnprocessableEntity, p)

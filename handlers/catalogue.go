@@ -67,14 +67,7 @@ func (h *Catalogue) parse(c *gin.Context, name string, required bool) entityDraf
 	bad := func(field, format string, args ...any) {
 		in.problems = append(in.problems, models.Problem{Path: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if err := c.Request.ParseForm(); err != nil {
-		bad("", "the form cannot be read: %v", err)
-	}
-	for _, f := range []string{"name", "url", "public", "filter", "page", "loaded_revision", "preview_revision"} {
-		if n := len(c.PostFormArray(f)); n > 1 {
-			bad(f, "given %d times; the form sends it once", n)
-		}
-	}
+	readForm(c, []string{"name", "url", "public", "filter", "page", "loaded_revision", "preview_revision"}, bad)
 	in.form = h.k.read(c, bad)
 	in.form.Name = name
 	in.filter = strings.TrimSpace(c.PostForm("filter"))

@@ -265,14 +265,8 @@ func parseGuardForm(c *gin.Context) (views.GuardForm, *models.GuardDoc, models.P
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, models.Problem{Path: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if err := c.Request.ParseForm(); err != nil {
-		bad("", "the form cannot be read: %v", err)
+	if !readForm(c, guardFields, bad) {
 		return views.GuardForm{}, nil, probs
-	}
-	for _, f := range guardFields {
-		if n := len(c.Request.PostForm[f]); n > 1 {
-			bad(f, "given %d times; the form sends it once", n)
-		}
 	}
 	for f := range c.Request.PostForm {
 		if !slices.Contains(guardFields, f) {

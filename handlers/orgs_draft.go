@@ -61,14 +61,7 @@ func parseLevelDraft(c *gin.Context, revisions bool, fields []string) draftInput
 	}
 	// Read the body first: a malformed one is a problem, not a draft missing what could not
 	// be read.
-	if err := c.Request.ParseForm(); err != nil {
-		bad("", "the form cannot be read: %v", err)
-	}
-	for _, f := range append(slices.Clip(singleFields), fields...) {
-		if n := len(c.PostFormArray(f)); n > 1 {
-			bad(f, "given %d times; the form sends it once", n)
-		}
-	}
+	readForm(c, append(slices.Clip(singleFields), fields...), bad)
 	f := views.AccessForm{
 		Servers:      c.PostFormArray("servers"),
 		AccessGroups: c.PostFormArray("access_groups"),

@@ -43,6 +43,10 @@ func (h *Users) Create(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	if field, msg := refusedForm(c, "username", "role", "organizations", "password"); msg != "" {
+		h.render(c, http.StatusUnprocessableEntity, views.UsersProps{Error: msg, ErrorField: field}, "")
+		return
+	}
 	form := views.NewUserForm{Username: strings.TrimSpace(c.PostForm("username")), Role: c.PostForm("role"), Orgs: c.PostForm("organizations")}
 	refuse := func(field, msg string) {
 		h.render(c, http.StatusUnprocessableEntity, views.UsersProps{Form: form, Error: field + ": " + msg, ErrorField: field}, "")

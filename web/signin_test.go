@@ -120,6 +120,11 @@ func TestSignInAndOut(t *testing.T) {
 		t.Fatalf("the signed-out cookie still works: %d", r.StatusCode)
 	}
 
+	// A field given twice is refused, naming it, whichever value a reader would take.
+	if r, body := post(t, client(), srv.URL+"/login", url.Values{"username": {"alice", "mallory"}, "password": {pw}}); r.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "username: given 2 times") {
+		t.Errorf("a doubled username: %d", r.StatusCode)
+	}
 	// Only paths on the console itself are followed after sign-in.
 	for _, next := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
 		r, _ := post(t, client(), srv.URL+"/login", url.Values{"username": {"alice"}, "password": {pw}, "next": {next}})
