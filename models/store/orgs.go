@@ -79,8 +79,16 @@ func revisionBounds(cur, settingsRev, baseRev int64) error {
 // not have changed since settingsRev, nor anything related (as told by related, given the
 // revision to look after) since baseRev. A stale save gets a *models.ConflictError.
 func checkRevisions(tx *gorm.DB, cur int64, kind, name string, settingsRev, baseRev int64, related func(since int64) (string, error)) error {
+	return checkRevisionsOf(cur, kind, name, settingsRev, baseRev,
+		func(since int64) ([]models.AuditEvent, error) { return entityChanges(tx, kind, name, since) }, related)
+}
+
+// checkRevisionsOf is checkRevisions with the entity's own changes read by own (a principal's
+// leave out its key secret's events, which are not settings).
+func checkRevisionsOf(cur int64, kind, name string, settingsRev, baseRev int64,
+	own func(since int64) ([]models.AuditEvent, error), related func(since int64) (string, error)) error {
 	if cur != settingsRev {
-		own, err := entityChanges(tx, kind, name, settingsRev)
+		own, err := own(settingsRev)
 		if err != nil {
 			return err
 		}

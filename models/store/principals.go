@@ -80,15 +80,8 @@ func (s *Store) ChangePrincipals(ctx context.Context, c PrincipalChange) (Princi
 		if err != nil {
 			return err
 		}
-		// Checked under the lock against the stored revision: a revision from the future
-		// (forged, or from another database) would otherwise make every event look old.
-		switch {
-		case c.SettingsRevision < 0 || c.BaseRevision < 0:
-			return models.Errorf(models.EInvalid, "revisions cannot be negative (settings %d, preview %d)", c.SettingsRevision, c.BaseRevision)
-		case c.BaseRevision > cur.rev:
-			return models.Errorf(models.EInvalid, "preview revision %d is newer than the current revision %d", c.BaseRevision, cur.rev)
-		case c.SettingsRevision > c.BaseRevision:
-			return models.Errorf(models.EInvalid, "settings revision %d is after the preview revision %d", c.SettingsRevision, c.BaseRevision)
+		if err := revisionBounds(cur.rev, c.SettingsRevision, c.BaseRevision); err != nil {
+			return err
 		}
 		_, exists := cur.ids[c.Kind][c.Name]
 		switch {
@@ -109,29 +102,20 @@ func (s *Store) ChangePrincipals(ctx context.Context, c PrincipalChange) (Princi
 			}
 			return models.Problems{{Path: "", Message: msg}}
 		}
-		if cur.rev != c.SettingsRevision && !c.Create {
-			own, err := principalChanges(tx, c.Kind, c.Name, c.SettingsRevision)
-			if err != nil {
-				return err
-			}
-			if len(own) > 0 {
-				return &models.ConflictError{Reason: models.ConflictSettings, Kind: c.Kind, Name: c.Name,
-					Since: c.SettingsRevision, Revision: cur.rev, Changes: own}
-			}
+		settingsRev := c.SettingsRevision
+		if c.Create {
+			settingsRev = cur.rev // nothing of a new principal's own can have changed
 		}
-		if cur.rev != c.BaseRevision {
-			sc, err := scopeOf(tx, cur, &c)
-			if err != nil {
-				return err
-			}
-			stale, err := affects(tx, sc, c.BaseRevision)
-			if err != nil {
-				return err
-			}
-			if stale != "" {
-				return &models.ConflictError{Reason: models.ConflictRelated, Kind: c.Kind, Name: c.Name,
-					Since: c.BaseRevision, Revision: cur.rev, Cause: stale}
-			}
+		if err := checkRevisionsOf(cur.rev, c.Kind, c.Name, settingsRev, c.BaseRevision,
+			func(since int64) ([]models.AuditEvent, error) { return principalChanges(tx, c.Kind, c.Name, since) },
+			func(since int64) (string, error) {
+				sc, err := scopeOf(tx, cur, &c)
+				if err != nil {
+					return "", err
+				}
+				return affects(tx, sc, since)
+			}); err != nil {
+			return err
 		}
 		if c.Verify != nil {
 			if err := c.Verify(cur.rev); err != nil {
