@@ -114,3 +114,40 @@ func TestOrgsEmptyState(t *testing.T) {
 		t.Fatalf("empty /orgs: %d\n%.600s", w.Code, w.Body.String())
 	}
 }
+
+// The users page adds a user with a role; an org_admin of an organization that does not exist,
+// a short password or a doubled field is refused next to the form, writing nothing.
+func TestUsersPage(t *testing.T) {
+	a := newApp(t, store.KindSQLite, policy)
+	create := func(form url.Values) *httptest.ResponseRecorder { return a.do(t, "POST", "/users", form, false) }
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"username": {"olga"}, "role": {"org_admin"}, "organizations": {"acme, initech"}, "password": {"a-long-password-1"}}, "organizations: unknown organization initech"},
+		{url.Values{"username": {"olga"}, "role": {"org_admin"}, "organizations": {"acme"}, "password": {"short"}}, "password: the password must have at least 12 characters"},
+		{url.Values{"username": {"olga"}, "role": {"org_admin", "admin"}, "organizations": {"acme"}, "password": {"a-long-password-1"}}, "role: given 2 times"},
+		{url.Values{"username": {"olga"}, "role": {"root"}, "password": {"a-long-password-1"}}, `role: unknown role "root"`},
+	} {
+		w := create(tc.form)
+		if w.Code != http.StatusUnprocessableEntity || !strings.Contains(text(parse(t, w), "form-message"), tc.want) {
+			t.Errorf("%v: %d %q, want 422 %q", tc.form, w.Code, text(parse(t, w), "form-message"), tc.want)
+		}
+	}
+	if _, err := a.st.UserByName(context.Background(), "olga"); models.ErrorCode(err) != models.ENotFound {
+		t.Fatalf("a refused form created the user: %v", err)
+	}
+	if w := create(url.Values{"username": {"olga"}, "role": {"org_admin"}, "organizations": {"acme"}, "password": {"a-long-password-1"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", w.Code, text(parse(t, w), "form-message"))
+	}
+	u, err := a.st.UserByName(context.Background(), "olga")
+	if err != nil || u.Role != models.RoleOrgAdmin || len(u.Orgs) != 1 || u.Orgs[0] != "acme" || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("created %+v %v", u, err)
+	}
+	if w := a.do(t, "POST", "/users/root/delete", nil, false); w.Code != http.StatusForbidden {
+		t.Errorf("an admin deleting themselves: %d", w.Code)
+	}
+	if w := a.do(t, "POST", "/users/olga/delete", nil, false); w.Code != http.StatusSeeOther {
+		t.Errorf("delete: %d", w.Code)
+	}
+}

@@ -62,6 +62,14 @@ func (h *Users) Create(c *gin.Context) {
 			orgs = append(orgs, o)
 		}
 	}
+	// An organization that does not exist would make an org_admin of nothing: say so now.
+	if unknown, err := h.Store.UnknownOrganizations(ctx, orgs); err != nil {
+		fail(c, err)
+		return
+	} else if len(unknown) > 0 {
+		refuse("organizations", "unknown organization "+strings.Join(unknown, ", "))
+		return
+	}
 	pw := c.PostForm("password")
 	if err := password.Check(pw); err != nil {
 		refuse("password", err.Error())

@@ -81,6 +81,11 @@ func runUserCreate(ctx context.Context, e env, args []string) int {
 		return fail(e, "user create", err)
 	}
 	defer st.Close()
+	if unknown, err := st.UnknownOrganizations(ctx, orgs); err != nil {
+		return fail(e, "user create", err)
+	} else if len(unknown) > 0 {
+		return fail(e, "user create", models.Errorf(models.EInvalid, "--org: unknown organization %s", strings.Join(unknown, ", ")))
+	}
 	nu.PasswordHash = hash
 	if _, err := st.CreateUser(ctx, nu, *actor); err != nil {
 		return fail(e, "user create", err)

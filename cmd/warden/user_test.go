@@ -17,6 +17,9 @@ func TestUserCommands(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			db := storetest.DSN(t, kind)
+			if code, _, errs := runCLI(t, "import", "--db", db, "-f", writeFile(t, "version: 1\norganizations:\n  - {name: acme}\n  - {name: globex}\n")); code != 0 {
+				t.Fatalf("import: %s", errs)
+			}
 			const pw = "correct-horse-battery"
 			if code, _, errs := runCLIStdin(t, pw+"\n", nil, "user", "create", "--username", "ann", "--role", "org_admin", "--org", "acme", "--org", "globex", "--password-stdin", "--db", db); code != 0 {
 				t.Fatalf("create: %d %s", code, errs)
@@ -31,6 +34,7 @@ func TestUserCommands(t *testing.T) {
 				{"short\n", []string{"--username", "bo", "--role", "viewer", "--password-stdin"}, "at least 12 characters"},
 				{pw + "\n", []string{"--username", "Bo", "--role", "viewer", "--password-stdin"}, `username "Bo"`},
 				{"", []string{"--role", "viewer"}, "--username and --role are required"},
+				{pw + "\n", []string{"--username", "bo", "--role", "org_admin", "--org", "initech", "--password-stdin"}, "--org: unknown organization initech"},
 			} {
 				code, _, errs := runCLIStdin(t, bad.stdin, nil, append(append([]string{"user", "create"}, bad.args...), "--db", db)...)
 				if code != 2 || !strings.Contains(errs, bad.want) {

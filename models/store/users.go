@@ -275,3 +275,21 @@ func userEvent(tx *gorm.DB, at time.Time, actor, action, username, after string)
 	return tx.Create(&models.AuditEvent{At: at, Actor: actor, Action: action, EntityKind: models.KindUser,
 		EntityName: username, After: after, Revision: currentRevision(tx)}).Error
 }
+
+// UnknownOrganizations returns the names among names that no organization has, in order.
+func (s *Store) UnknownOrganizations(ctx context.Context, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var known []string
+	if err := s.db.WithContext(ctx).Model(&models.Organization{}).Where("name IN ?", names).Pluck("name", &known).Error; err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
