@@ -109,12 +109,18 @@ func (a *Auth) Login(c *gin.Context) {
 	l := a.limits()
 	client := ClientAddr(c)
 	account, addr := "user:"+username, "addr:"+client
-	counts, err := a.Store.LoginFailures(ctx, time.Now().Add(-l.Window), account, addr)
+	// The attempt counts before its password is checked (see BeginLoginAttempt): counts
+	// include this one, so an account may make PerAccount attempts in the window.
+	counts, attempt, err := a.Store.BeginLoginAttempt(ctx, l.Window, account, addr)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if counts[account] >= int64(l.PerAccount) || counts[addr] >= int64(l.PerAddress) {
+	if counts[account] > int64(l.PerAccount) || counts[addr] > int64(l.PerAddress) {
+		if err := a.Store.ForgetLoginAttempt(ctx, attempt); err != nil {
+			fail(c, err)
+			return
+		}
 		Logger(c).Warn("sign-in refused: too many failures", "username", username, "client", client)
 		p.Error = fmt.Sprintf("Too many failed sign-ins for this account or from this address. Try again in %s.", l.Window)
 		a.renderLogin(c, http.StatusTooManyRequests, p)
@@ -137,18 +143,23 @@ func (a *Auth) Login(c *gin.Context) {
 		return
 	}
 	if !ok {
-		if err := a.Store.RecordLoginFailure(ctx, username, client, l.Window, account, addr); err != nil {
+		if err := a.Store.RecordLoginFailure(ctx, username, client); err != nil {
 			fail(c, err)
 			return
 		}
-		n := max(counts[account], counts[addr]) + 1
+		n := max(counts[account], counts[addr])
 		time.Sleep(min(l.Delay<<min(n-1, 16), l.MaxDelay))
 		Logger(c).Info("sign-in failed", "username", username, "client", client)
 		p.Error = badCredentials
 		a.renderLogin(c, http.StatusUnauthorized, p)
 		return
 	}
+	// A success forgets the account's failures, and its own attempt from the address's count.
 	if err := a.Store.ClearLoginFailures(ctx, account); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := a.Store.ForgetLoginAttempt(ctx, attempt); err != nil {
 		fail(c, err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,4 +309,35 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// Guesses sent at once count each other: of ten concurrent wrong passwords for one account with
+// a limit of three, at most three are checked (401) and the rest refused (429).
+func TestSignInLimitUnderConcurrency(t *testing.T) {
+	srv, st := signInConsole(t, nil, handlers.LoginLimits{PerAccount: 3, PerAddress: 100, Window: time.Hour})
+	newPerson(t, st, "dana", models.RoleViewer)
+	codes := make(chan int, 10)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.PostForm(srv.URL+"/login", url.Values{"username": {"dana"}, "password": {"not-the-password-1"}})
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[http.StatusUnauthorized] > 3 || n[http.StatusUnauthorized]+n[http.StatusTooManyRequests] != 10 {
+		t.Fatalf("answers %v: more than 3 guesses were checked, or some failed otherwise", n)
+	}
 }

@@ -142,35 +142,56 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userID, tokenID int64, usern
 	})
 }
 
-// LoginFailures counts the failed sign-ins of each subject since the given time.
-func (s *Store) LoginFailures(ctx context.Context, since time.Time, subjects ...string) (map[string]int64, error) {
+// BeginLoginAttempt records a sign-in attempt against each subject ("user:NAME",
+// "addr:IP") before its password is checked, prunes attempts older than window, and returns the
+// attempts of each subject within window, this one included, with the ids of its rows. Counting
+// an attempt before checking it is what makes the limit hold under concurrency: guesses sent
+// at once each see the others, instead of all reading the count from before any failed.
+func (s *Store) BeginLoginAttempt(ctx context.Context, window time.Duration, subjects ...string) (map[string]int64, []int64, error) {
+	now := s.now()
+	var ids []int64
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("at < ?", now.Add(-window)).Delete(&models.LoginFailure{}).Error; err != nil {
+			return err
+		}
+		for _, sub := range subjects {
+			f := models.LoginFailure{Subject: sub, At: now}
+			if err := tx.Create(&f).Error; err != nil {
+				return err
+			}
+			ids = append(ids, f.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	var rows []struct {
 		Subject string
 		N       int64
 	}
-	err := s.db.WithContext(ctx).Model(&models.LoginFailure{}).Select("subject, COUNT(*) AS n").
-		Where("subject IN ? AND at >= ?", subjects, since).Group("subject").Scan(&rows).Error
-	out := map[string]int64{}
+	err = s.db.WithContext(ctx).Model(&models.LoginFailure{}).Select("subject, COUNT(*) AS n").
+		Where("subject IN ? AND at >= ?", subjects, now.Add(-window)).Group("subject").Scan(&rows).Error
+	counts := map[string]int64{}
 	for _, r := range rows {
-		out[r.Subject] = r.N
+		counts[r.Subject] = r.N
 	}
-	return out, err
+	return counts, ids, err
 }
 
-// RecordLoginFailure records a failed sign-in against each subject, with an audit event naming
-// the username tried, and prunes failures older than keep.
-func (s *Store) RecordLoginFailure(ctx context.Context, username, client string, keep time.Duration, subjects ...string) error {
-	now := s.now()
+// ForgetLoginAttempt removes an attempt's rows: it succeeded, or it was refused by the limit
+// (a refusal is not a guess and does not extend the lockout).
+func (s *Store) ForgetLoginAttempt(ctx context.Context, ids []int64) error {
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
-		for _, sub := range subjects {
-			if err := tx.Create(&models.LoginFailure{Subject: sub, At: now}).Error; err != nil {
-				return err
-			}
-		}
-		if err := tx.Where("at < ?", now.Add(-keep)).Delete(&models.LoginFailure{}).Error; err != nil {
-			return err
-		}
-		return tx.Create(&models.AuditEvent{At: now, Actor: username, Action: "sign_in_failed", EntityKind: models.KindUser,
+		return tx.Where("id IN ?", ids).Delete(&models.LoginFailure{}).Error
+	})
+}
+
+// RecordLoginFailure writes the audit event of a failed sign-in (its rows were written by
+// BeginLoginAttempt and stay, counting against the account and the address).
+func (s *Store) RecordLoginFailure(ctx context.Context, username, client string) error {
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Create(&models.AuditEvent{At: s.now(), Actor: username, Action: "sign_in_failed", EntityKind: models.KindUser,
 			EntityName: username, Summary: "from " + client, Revision: currentRevision(tx)}).Error
 	})
 }

@@ -101,13 +101,22 @@ func TestUsers(t *testing.T) {
 		}
 		// Failures are counted per subject in the window.
 		for range 3 {
-			if err := st.RecordLoginFailure(ctx, "bob", "127.0.0.1", time.Hour, "user:bob", "addr:127.0.0.1"); err != nil {
+			if _, _, err := st.BeginLoginAttempt(ctx, time.Hour, "user:bob", "addr:127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RecordLoginFailure(ctx, "bob", "127.0.0.1"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		n, err := st.LoginFailures(ctx, time.Now().Add(-time.Minute), "user:bob", "addr:127.0.0.1", "user:carol")
-		if err != nil || n["user:bob"] != 3 || n["addr:127.0.0.1"] != 3 || n["user:carol"] != 0 {
-			t.Fatalf("failures %v %v", n, err)
+		n, ids, err := st.BeginLoginAttempt(ctx, time.Hour, "user:bob", "addr:127.0.0.1", "user:carol")
+		if err != nil || n["user:bob"] != 4 || n["addr:127.0.0.1"] != 4 || n["user:carol"] != 1 || len(ids) != 3 {
+			t.Fatalf("attempts %v %v %v", n, ids, err)
+		}
+		if err := st.ForgetLoginAttempt(ctx, ids); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, _ := st.BeginLoginAttempt(ctx, time.Hour, "user:carol"); n["user:carol"] != 1 {
+			t.Fatalf("a forgotten attempt still counts: %v", n)
 		}
 		events, _ := st.ListAuditEvents(ctx, store.AuditFilter{EntityKind: models.KindUser})
 		var actions []string
