@@ -51,7 +51,7 @@ func allowAdmin(c *gin.Context) bool {
 // is passed as no name at all and needs an admin. It answers 403 and returns false otherwise.
 func allowOrgs(c *gin.Context, orgs ...string) bool {
 	id := IdentityOf(c)
-	if id.Admin() {
+	if id.MayChange(false, orgs...) {
 		return true
 	}
 	if len(orgs) == 0 {

@@ -151,3 +151,46 @@ func TestUsersPage(t *testing.T) {
 		t.Errorf("delete: %d", w.Code)
 	}
 }
+
+// A principal's settings page offers Save and Delete to those who may write it, and to others
+// the preview with a note: the same rule the writes are held to.
+func TestPrincipalPagesByRole(t *testing.T) {
+	st := storetest.Open(t, store.KindSQLite)
+	storetest.MustApply(t, st, storetest.MustLoad(t, policy+"agents:\n  - {name: helper}\n"))
+	state := live.New(st, live.Options{})
+	if err := state.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := web.New(web.Deps{PublicURL: &url.URL{Scheme: "http", Host: "example.com"}, Store: st, State: state})
+	page := func(cookie *http.Cookie, path string) string {
+		req := httptest.NewRequest("GET", path, nil)
+		req.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, w.Code)
+		}
+		return w.Body.String()
+	}
+	olga := storetest.Session(t, st, "olga", models.RoleOrgAdmin, "acme")
+	gus := storetest.Session(t, st, "gus", models.RoleOrgAdmin, "globex")
+	vera := storetest.Session(t, st, "vera", models.RoleViewer)
+	for _, tc := range []struct {
+		who    string
+		cookie *http.Cookie
+		path   string
+		save   bool
+	}{
+		{"acme's org_admin", olga, "/teams/platform/settings", true},
+		{"acme's org_admin", olga, "/keys/ci-bot/settings", true},
+		{"globex's org_admin", gus, "/teams/platform/settings", false},
+		{"a viewer", vera, "/keys/ci-bot/settings", false},
+		{"acme's org_admin", olga, "/agents/helper/settings", false},
+	} {
+		body := page(tc.cookie, tc.path)
+		if got := strings.Contains(body, `data-testid="save"`); got != tc.save || strings.Contains(body, `data-testid="delete-link"`) != tc.save ||
+			strings.Contains(body, `data-testid="read-only-note"`) == tc.save {
+			t.Errorf("%s on %s: Save offered %v, want %v", tc.who, tc.path, got, tc.save)
+		}
+	}
+}

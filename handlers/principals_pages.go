@@ -95,6 +95,8 @@ func (h *Principals) page(v *live.View, p principal, in draftInput, create bool)
 		Place: views.Placement{Fields: k.fields, Name: p.Name, Organization: p.Organization, Team: p.Team,
 			Agent: p.Agent, ExpiresAt: p.ExpiresAt},
 		FieldProblems: map[string][]string{},
+		// What the page offers follows the authorization of its writes (Principals.allow).
+		AdminOnly: k.kind == models.KindAgent, Orgs: orgsOf(v, p),
 	}
 	if create {
 		props.Name = ""

@@ -75,6 +75,25 @@ func (i *Identity) Administers(org string) bool {
 	return false
 }
 
+// MayChange reports whether the identity may change what belongs to the organizations orgs:
+// an admin always; an org_admin when it administers every one of them, and never what is
+// admin-only or belongs to no organization. It is the one rule behind the console's write
+// checks (handlers.allowOrgs, allowAdmin) and what pages offer.
+func (i *Identity) MayChange(adminOnly bool, orgs ...string) bool {
+	if i.Admin() {
+		return true
+	}
+	if adminOnly || len(orgs) == 0 {
+		return false
+	}
+	for _, o := range orgs {
+		if !i.Administers(o) {
+			return false
+		}
+	}
+	return true
+}
+
 // Writes reports whether the identity may change anything at all (admin or org_admin).
 func (i *Identity) Writes() bool {
 	return i != nil && (i.Role == RoleAdmin || i.Role == RoleOrgAdmin)

@@ -31,3 +31,11 @@ func roleLabel(id *models.Identity) string {
 	}
 	return "viewer (read-only)"
 }
+
+// orgAdminsOf names, after "an admin", who else may save what belongs to orgs.
+func orgAdminsOf(adminOnly bool, orgs []string) string {
+	if adminOnly || len(orgs) == 0 {
+		return ""
+	}
+	return " or an org admin of " + joinShort(orgs, 3)
+}
