@@ -187,6 +187,12 @@ func TestPrincipalPagesByRole(t *testing.T) {
 		{"a viewer", vera, "/keys/ci-bot/settings", false},
 		{"acme's org_admin", olga, "/agents/helper/settings", false},
 	} {
+		if tc.path == "/keys/ci-bot/settings" {
+			// The key's own page: rotating, revoking and deleting it follow the same rule.
+			if got := strings.Contains(page(tc.cookie, "/keys/ci-bot"), `data-testid="rotate"`); got != tc.save {
+				t.Errorf("%s on /keys/ci-bot: Rotate offered %v, want %v", tc.who, got, tc.save)
+			}
+		}
 		body := page(tc.cookie, tc.path)
 		if got := strings.Contains(body, `data-testid="save"`); got != tc.save || strings.Contains(body, `data-testid="delete-link"`) != tc.save ||
 			strings.Contains(body, `data-testid="read-only-note"`) == tc.save {

@@ -39,3 +39,11 @@ func orgAdminsOf(adminOnly bool, orgs []string) string {
 	}
 	return " or an org admin of " + joinShort(orgs, 3)
 }
+
+// orgs is the organization the key belongs to (none: only an admin changes it).
+func (p KeyDetailProps) orgs() []string {
+	if p.Organization == "" {
+		return nil
+	}
+	return []string{p.Organization}
+}
