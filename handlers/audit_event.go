@@ -191,10 +191,7 @@ func (h *Audit) Revert(c *gin.Context) {
 		in := entityDraft{form: cat.k.formOf(doc, e.EntityName), page: 1, loaded: v.Revision, preview: v.Revision, loadedOK: true}
 		p := cat.page(c, v, in, false)
 		p.Notice = notice
-		status := http.StatusOK
-		if len(p.Preview.Problems) > 0 {
-			status = http.StatusUnprocessableEntity
-		}
+		status := previewStatus(p.Preview)
 		render(c, status, views.EntitySettingsPage(p))
 	}
 }

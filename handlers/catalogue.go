@@ -263,10 +263,7 @@ func (h *Catalogue) Preview(c *gin.Context) {
 	if !h.noteStale(c, v, &p, in) {
 		return
 	}
-	status := http.StatusOK
-	if len(p.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(p.Preview)
 	renderPage(c, status, views.EntitySettingsPage(p), views.PreviewPanel(p.Preview))
 }
 

@@ -55,10 +55,8 @@ func (h *Orgs) Preview(c *gin.Context) {
 	if !h.noteStale(c, v, &p, in) {
 		return
 	}
-	status := http.StatusOK
-	if len(p.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	} else if after != nil {
+	status := previewStatus(p.Preview)
+	if status == http.StatusOK && after != nil {
 		p.Preview.Replay = h.replay(c.Request.Context(), v.Snapshot, after, in.org.Name, window, span)
 	}
 	renderPage(c, status, views.OrgSettingsPage(p), views.PreviewFragment(p.Preview))

@@ -156,10 +156,7 @@ func (h *Orgs) Rebase(c *gin.Context) {
 	next := draftInput{form: formOf(&merged), org: merged, filter: in.filter, page: 1, loaded: v.Revision, preview: v.Revision}
 	p := h.page(v, org.Name, next.form, next)
 	p.Notice = fmt.Sprintf("Your edits are applied on top of %s's current settings (revision %d). Review the preview, then Save; nothing is saved yet.", org.Name, v.Revision)
-	status := http.StatusOK
-	if len(p.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(p.Preview)
 	render(c, status, views.OrgSettingsPage(p))
 }
 

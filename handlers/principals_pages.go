@@ -261,10 +261,7 @@ func (h *Principals) revertPage(c *gin.Context, v *live.View, doc *models.Docume
 	in := draftInput{form: formOf(ptr(p.level())), loaded: v.Revision, preview: v.Revision, loadedOK: true, page: 1}
 	props := h.page(v, p, in, false)
 	props.Notice = notice
-	status := http.StatusOK
-	if len(props.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(props.Preview)
 	render(c, status, views.PrincipalSettingsPage(props))
 }
 
@@ -302,10 +299,7 @@ func (h *Principals) previewDraft(c *gin.Context, v *live.View, name string, cre
 	if !create && !h.noteStale(c, v, &props, p, in) {
 		return
 	}
-	status := http.StatusOK
-	if len(props.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(props.Preview)
 	renderPage(c, status, views.PrincipalSettingsPage(props), views.PreviewFragment(props.Preview))
 }
 
@@ -513,10 +507,7 @@ func (h *Principals) Rebase(c *gin.Context) {
 	next := draftInput{form: formOf(ptr(merged.level())), filter: in.filter, page: 1, loaded: v.Revision, preview: v.Revision}
 	props := h.page(v, merged, next, false)
 	props.Notice = fmt.Sprintf("Your edits are applied on top of %s's current settings (revision %d). Review the preview, then Save; nothing is saved yet.", cur.Name, v.Revision)
-	status := http.StatusOK
-	if len(props.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(props.Preview)
 	render(c, status, views.PrincipalSettingsPage(props))
 }
 

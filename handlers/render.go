@@ -43,6 +43,15 @@ func isFragment(c *gin.Context) bool {
 	return h.Get("HX-Request") == "true" && h.Get("HX-Boosted") != "true" && h.Get("HX-History-Restore-Request") != "true"
 }
 
+// previewStatus is the status of a page showing a preview: 422 when the draft it previews has
+// problems (htmx swaps the answer in all the same, see views.htmxConfig), 200 otherwise.
+func previewStatus(p views.PreviewProps) int {
+	if len(p.Problems) > 0 {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
 // redirect answers a successful form post: HX-Redirect for htmx, 303 otherwise.
 func redirect(c *gin.Context, to string) {
 	if c.GetHeader("HX-Request") == "true" {

@@ -36,10 +36,7 @@ func (h *Catalogue) Sync(c *gin.Context) {
 		return
 	}
 	p := h.syncPage(v, name, tools)
-	status := http.StatusOK
-	if len(p.Preview.Problems) > 0 {
-		status = http.StatusUnprocessableEntity
-	}
+	status := previewStatus(p.Preview)
 	render(c, status, views.SyncPage(p))
 }
 
