@@ -134,8 +134,10 @@ func routes(r *gin.Engine, d Deps) map[string]access {
 		{"/end-users", handlers.NewEndUsers(d.Store, console), admin},
 		{"/agents", handlers.NewAgents(d.Store, console), admin},
 	}
-	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit).
-		WithPrincipals(kinds[0].h, kinds[1].h, kinds[2].h, kinds[3].h)
+	audit := handlers.NewAudit(d.Store, console, orgs, serverEdit, groupEdit, toolsetEdit)
+	for _, k := range kinds {
+		audit.WithPrincipals(k.h)
+	}
 	rt.get("/audit/:id", signedIn, audit.Show)
 	rt.get("/audit/:id/revert", signedIn, audit.Revert)
 	for _, k := range kinds {
